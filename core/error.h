@@ -1,0 +1,51 @@
+// The one error channel of libseclabel.
+//
+// Every failure the library reports is a seclabel::Error: the exit code the
+// command line maps it to (DESIGN.md §9), the message naming the object and the
+// reason, and errno when a system call was the cause. Library code throws it;
+// tools/ catches it once and prints `seclabel: <message>`.
+// Code between fork() and execve() never throws (see secdriver/process.h).
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace seclabel {
+
+// Exit codes of the seclabel command (DESIGN.md §9, seclabel(1)).
+enum class ExitCode : int {
+  Ok = 0,
+  Failed = 1,            // an operation failed
+  InvalidInput = 2,      // usage, XML, config, unknown guest
+  NoIdentity = 3,        // no free identity, or a label/resource conflict
+  PermissionDenied = 4,  // the caller may not do this
+};
+
+class Error : public std::runtime_error {
+ public:
+  Error(ExitCode code, const std::string& message, int errnum = 0);
+
+  // "<what>: <strerror(errnum)>", with code Failed unless told otherwise.
+  static Error fromErrno(const std::string& what, int errnum,
+                         ExitCode code = ExitCode::Failed);
+  static Error invalidInput(const std::string& message) {
+    return Error(ExitCode::InvalidInput, message);
+  }
+  static Error conflict(const std::string& message) {
+    return Error(ExitCode::NoIdentity, message);
+  }
+
+  ExitCode code() const noexcept { return code_; }
+  int exitCode() const noexcept { return static_cast<int>(code_); }
+  // errno of the failed system call, 0 when the error is not a system one.
+  int errnum() const noexcept { return errnum_; }
+
+  // The same error with "<prefix>: " in front, keeping code and errno.
+  Error withContext(const std::string& prefix) const;
+
+ private:
+  ExitCode code_;
+  int errnum_;
+};
+
+}  // namespace seclabel

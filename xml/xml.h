@@ -1,0 +1,38 @@
+// Reading and writing libvirt domain XML (pugixml stays inside xml/).
+//
+// Errors are Error(InvalidInput) whose message is "<where>: <reason>", where
+// <where> is an element path such as `/domain/seclabel[2]`. parseDomainFile
+// puts the file name in front: "<file>: <where>: <reason>".
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "xml/domain.h"
+
+namespace seclabel {
+
+enum class XmlForm {
+  Inactive,  // the definition: dynamic <label>/<imagelabel> are dropped
+  Live,      // a running/prepared guest: generated labels are kept and written
+};
+
+// Parses and validates a domain (every rule of DESIGN.md §2). With
+// XmlForm::Inactive, dynamic labels in the input are ignored, as libvirt does
+// for an inactive definition; XmlForm::Live keeps them (reading back a live
+// XML). A missing <uuid> is generated and Domain::uuidGenerated is set.
+Domain parseDomainXml(std::string_view text, XmlForm form = XmlForm::Inactive);
+Domain parseDomainFile(const std::string& path, XmlForm form = XmlForm::Inactive);
+
+// Gives a seclabel without a model the first configured driver's model and
+// checks that every seclabel names a configured driver ("none" always
+// allowed). Throws Error(InvalidInput).
+void resolveSeclabelModels(Domain& domain, const std::vector<std::string>& drivers);
+
+// Writes the domain back. Everything not modelled survives untouched; the
+// <uuid> is written (also a generated one); <seclabel> elements are written
+// from Domain::seclabels. parse(format(d)) == d.
+std::string formatDomainXml(const Domain& domain, XmlForm form);
+
+}  // namespace seclabel
