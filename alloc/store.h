@@ -1,0 +1,247 @@
+// The state store: everything seclabel must remember between processes.
+//
+// One Store holds, for every guest the host (or cluster) knows:
+//   - the identities it holds (DAC uid, MCS category pair), unique per store;
+//   - its guest record (name, uuid, live XML, state, pid + pid start time);
+//   - the original owner/mode/security.selinux of every resource it changed,
+//     keyed by (st_dev, st_ino) and reference counted across guests;
+//   - the disks it is served by fd passing instead of by labeling;
+//   - an intent journal, so a process killed at any instant (SIGKILL) leaves
+//     enough behind for `seclabel recover` to undo a half-done prepare.
+//
+// The embedded backend is SQLite (openSqliteStore); the interface is what
+// secdriver/ and tools/ program against, so an etcd backend can follow.
+//
+// Atomicity: every method is atomic on its own (one transaction). To make
+// several calls one unit, open a StoreTransaction with begin(); until it is
+// committed or destroyed, every method of this Store runs inside it, and
+// destroying it without commit() rolls all of them back.
+//
+// Thread safety: a Store is one connection; use it from one thread at a time.
+// Different processes (or Store objects) on the same state directory are safe
+// against each other: that is what the store is for.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "alloc/allocation_space.h"
+
+namespace seclabel {
+
+// Who holds an identity or a resource.
+struct Owner {
+  std::string guestUuid;
+  std::string guestName;
+  std::string host;  // the host name the guest was prepared on
+  bool operator==(const Owner&) const = default;
+};
+
+// One identity held by a guest. `id` is a DAC uid (the gid follows from the
+// space, see dacLabelForIdentity) or an encoded MCS pair (alloc/mcs_encoding.h).
+struct Identity {
+  IdentityKind kind = IdentityKind::Dac;
+  uint64_t id = 0;
+  Owner owner;
+  bool operator==(const Identity&) const = default;
+};
+
+enum class GuestState { Prepared, Running, Failed };
+// "prepared", "running", "failed" (what `seclabel list` prints).
+const char* guestStateName(GuestState state);
+// Throws Error(Failed) on anything else (a corrupt or newer store).
+GuestState parseGuestState(const std::string& name);
+
+struct GuestRecord {
+  std::string uuid;
+  std::string name;
+  std::string domainType;  // kvm, qemu, ...
+  GuestState state = GuestState::Prepared;
+  std::optional<int64_t> pid;           // set once the guest runs
+  std::optional<uint64_t> pidStartTime;  // /proc/PID/stat field 22: a recycled pid differs
+  std::string liveXml;
+  std::string host;
+  std::vector<std::string> drivers;  // security driver models, stack order
+  bool operator==(const GuestRecord&) const = default;
+};
+
+// How a guest uses a resource: a private writable image is Exclusive (no
+// other guest may use it at the same time); read-only and shareable images
+// are Shared.
+enum class ResourceUse { Exclusive, Shared };
+
+// What a file looked like before the first guest changed it; restore puts
+// back exactly this. Captured by the caller from the O_PATH fd it acts on.
+struct RememberedResource {
+  uint64_t dev = 0;  // st_dev
+  uint64_t ino = 0;  // st_ino
+  std::string path;  // for messages and `recover` (the inode is the key)
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  uint32_t mode = 0;  // st_mode & 07777
+  // security.selinux as found; nullopt means the file had no such xattr
+  // (restore then removes it, it does not write a guessed default).
+  std::optional<std::string> selinuxLabel;
+  // False when the file system refused security.* xattrs (ENOTSUP) when the
+  // original was read: restore then does not touch the label.
+  bool selinuxXattrSupported = true;
+  bool operator==(const RememberedResource&) const = default;
+};
+
+struct ResourceHolder {
+  std::string guestUuid;
+  std::string guestName;  // from the guest record, empty if none yet
+  ResourceUse use = ResourceUse::Shared;
+  uint32_t references = 0;  // remember() calls by this guest not yet forgotten
+};
+
+// A resource some guest currently holds, with the original to restore.
+struct HeldResource {
+  RememberedResource original;
+  ResourceUse use = ResourceUse::Shared;
+  uint32_t references = 0;  // this guest's references
+};
+
+enum class DiskAccess { ReadOnly, ReadWrite };
+
+// A disk served by fd passing (the file system refused to be relabeled, or
+// fdpass = "always"); fdpass/ opens it for the guest.
+struct FdPassedDisk {
+  std::string target;  // <target dev=...>, e.g. "vda"
+  std::string path;
+  DiskAccess access = DiskAccess::ReadWrite;
+  bool operator==(const FdPassedDisk&) const = default;
+};
+
+// Intents: recorded (and committed) before acting, completed after.
+//   Prepare         a prepare of guestUuid has begun; recover undoes it unless
+//                   completed (restore every remembered resource of the
+//                   guest, release its identities, delete its record).
+//   Restore         a restore has begun; recover finishes it.
+//   LabelResource   about to change one resource (payload: path, dev, ino);
+//                   recover restores it if the original was remembered.
+//   RestoreResource about to put one resource back.
+enum class IntentKind { Prepare, Restore, LabelResource, RestoreResource };
+const char* intentKindName(IntentKind kind);
+IntentKind parseIntentKind(const std::string& name);
+
+struct Intent {
+  int64_t id = 0;
+  std::string guestUuid;
+  IntentKind kind = IntentKind::Prepare;
+  std::string payloadJson;  // opaque to the store
+  int64_t createdAtUnix = 0;
+};
+
+// A unit of work on a Store: BEGIN IMMEDIATE (the write lock is taken at
+// once, so two processes never both read a cursor and then race to write
+// it). Rolls back on destruction unless commit() succeeded.
+class StoreTransaction {
+ public:
+  virtual ~StoreTransaction() = default;
+  // Throws Error on failure; the transaction is then rolled back.
+  virtual void commit() = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // One transaction at a time per Store: begin() while one is open throws.
+  virtual std::unique_ptr<StoreTransaction> begin() = 0;
+
+  // ---- identities ----------------------------------------------------
+
+  // Hands out the next free id of `space` after the space's persistent
+  // cursor (next fit: a released id is reused as late as possible), skipping
+  // ids held by anyone (dynamic or reserved) and ids the space excludes (DAC:
+  // present in the passwd or group database, checked at this moment).
+  // Cost: O(log n) per step of the gap search, however full the space is.
+  // A full space throws Error(NoIdentity) at once, e.g.
+  //   "no free dac identity in 1879048192-1879048255 (64 of 64 in use)".
+  virtual uint64_t allocate(const AllocationSpace& space, const Owner& owner) = 0;
+
+  // Records that `owner` holds `id` (a static label, or a label read back
+  // from a running guest). Succeeds when the id is free or already held by
+  // owner.guestUuid; otherwise Error(NoIdentity) naming the holder guest.
+  // The id need not lie in any configured space.
+  virtual void reserve(IdentityKind kind, uint64_t id, const Owner& owner) = 0;
+
+  // Idempotent: releasing an id that is free, or held by another guest, does
+  // nothing (and never frees the other guest's id).
+  virtual void release(IdentityKind kind, uint64_t id, const std::string& guestUuid) = 0;
+  virtual void releaseAllOf(const std::string& guestUuid) = 0;
+  virtual std::vector<Identity> identitiesOf(const std::string& guestUuid) = 0;
+  virtual std::optional<Owner> holderOf(IdentityKind kind, uint64_t id) = 0;
+  // How many identities of `space` are held right now.
+  virtual uint64_t countInUse(const AllocationSpace& space) = 0;
+
+  // ---- guests ----------------------------------------------------------
+
+  // Inserts a new guest. A uuid or name already present throws
+  // Error(NoIdentity, "guest NAME (UUID) is already prepared").
+  virtual void putGuest(const GuestRecord& guest) = 0;
+  // Replaces the record with guest.uuid; Error(InvalidInput,
+  // "no such guest: UUID") when absent.
+  virtual void updateGuest(const GuestRecord& guest) = 0;
+  // By uuid first, then by name.
+  virtual std::optional<GuestRecord> findGuest(const std::string& nameOrUuid) = 0;
+  // Ordered by name.
+  virtual std::vector<GuestRecord> listGuests() = 0;
+  // Removes the record and its fd-passed disks. Identities, remembered
+  // resources and intents are not touched: release/forget them first.
+  virtual void deleteGuest(const std::string& uuid) = 0;
+
+  // ---- remembered original labels of resources ---------------------------
+
+  // Adds one reference of `guestUuid` to the resource (dev, ino). Returns
+  // true when this is the first reference of any guest: `original` is then
+  // stored and the caller goes on to change the file. Otherwise the stored
+  // original (from the first guest) is kept and `original` is ignored.
+  // Throws Error(NoIdentity) naming both guests and the path when an
+  // Exclusive use meets another guest's use (either way round).
+  virtual bool remember(const RememberedResource& original,
+                        const std::string& guestUuid, ResourceUse use) = 0;
+  // Removes one reference of `guestUuid`. Returns the original when that was
+  // the last reference of any guest (the caller restores it); nullopt when
+  // others still hold it or the guest held nothing (idempotent).
+  virtual std::optional<RememberedResource> forget(uint64_t dev, uint64_t ino,
+                                                   const std::string& guestUuid) = 0;
+  virtual std::vector<HeldResource> resourcesOf(const std::string& guestUuid) = 0;
+  virtual std::vector<ResourceHolder> holdersOf(uint64_t dev, uint64_t ino) = 0;
+
+  // ---- disks served by fd passing ---------------------------------------
+
+  // Replaces any record for the same (guest, target).
+  virtual void addFdPassedDisk(const std::string& guestUuid, const FdPassedDisk& disk) = 0;
+  virtual std::vector<FdPassedDisk> fdPassedDisksOf(const std::string& guestUuid) = 0;
+  virtual void removeFdPassedDisks(const std::string& guestUuid) = 0;
+
+  // ---- intent journal -----------------------------------------------------
+
+  // Returns the intent's id. Commit it (outside a transaction: at once)
+  // before acting on what it announces.
+  virtual int64_t recordIntent(const std::string& guestUuid, IntentKind kind,
+                               const std::string& payloadJson) = 0;
+  // Idempotent.
+  virtual void completeIntent(int64_t id) = 0;
+  // Oldest first.
+  virtual std::vector<Intent> pendingIntents() = 0;
+  virtual std::vector<Intent> pendingIntentsOf(const std::string& guestUuid) = 0;
+};
+
+// Opens (creating when absent) STATE_DIR/state.db: the directory is created
+// 0700 and the file 0600 (owned by the caller, root in production); WAL mode,
+// a busy timeout so concurrent writers wait instead of failing, and the
+// schema migrated to the current version (PRAGMA user_version).
+// A database from a newer seclabel (higher user_version) is refused.
+std::unique_ptr<Store> openSqliteStore(const std::string& stateDir);
+
+// The local host name (uname nodename), for Owner::host.
+std::string localHostName();
+
+}  // namespace seclabel
