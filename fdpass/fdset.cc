@@ -1,0 +1,206 @@
+#include "fdpass/fdset.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <set>
+
+#include "core/error.h"
+
+namespace seclabel {
+
+DiskAccess parseDiskAccess(std::string_view word) {
+  if (word == "ro") return DiskAccess::ReadOnly;
+  if (word == "rw") return DiskAccess::ReadWrite;
+  throw Error::invalidInput("access must be \"ro\" or \"rw\", not \"" +
+                            std::string(word) + "\"");
+}
+
+std::string_view diskAccessName(DiskAccess access) {
+  return access == DiskAccess::ReadOnly ? "ro" : "rw";
+}
+
+std::string_view fdModeName(FdMode mode) {
+  return mode == FdMode::ReadOnly ? "rdonly" : "rdwr";
+}
+
+std::vector<FdMode> fdModesFor(DiskAccess access) {
+  // Same order as QEMU's own -add-fd example: rdwr first, then rdonly.
+  if (access == DiskAccess::ReadOnly) return {FdMode::ReadOnly};
+  return {FdMode::ReadWrite, FdMode::ReadOnly};
+}
+
+std::string fdsetOpaque(FdMode mode, std::string_view path) {
+  return std::string(fdModeName(mode)) + ":" + std::string(path);
+}
+
+OpenedImage openImage(const std::string& path, FdMode mode) {
+  const int accessFlags = mode == FdMode::ReadOnly ? O_RDONLY : O_RDWR;
+  // O_NONBLOCK only for the open: opening a FIFO for reading would otherwise
+  // wait for a writer, forever, inside a root daemon.
+  UniqueFd fd(::open(path.c_str(),
+                     accessFlags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+  if (!fd) {
+    int err = errno;
+    if (err == ELOOP) {
+      throw Error(ExitCode::PermissionDenied,
+                  "cannot open " + path + " for " + std::string(fdModeName(mode)) +
+                      ": it is a symbolic link",
+                  err);
+    }
+    throw Error::fromErrno("cannot open " + path + " for " +
+                               std::string(fdModeName(mode)),
+                           err, err == EACCES || err == EPERM
+                                    ? ExitCode::PermissionDenied
+                                    : ExitCode::Failed);
+  }
+  OpenedImage image{mode, std::move(fd), {}};
+  if (::fstat(image.fd.get(), &image.status) != 0) {
+    throw Error::fromErrno("cannot stat " + path, errno);
+  }
+  if (!S_ISREG(image.status.st_mode) && !S_ISBLK(image.status.st_mode)) {
+    throw Error(ExitCode::PermissionDenied,
+                "refusing " + path + ": not a regular file or block device");
+  }
+  int flags = ::fcntl(image.fd.get(), F_GETFL);
+  if (flags < 0 || ::fcntl(image.fd.get(), F_SETFL, flags & ~O_NONBLOCK) != 0) {
+    throw Error::fromErrno("cannot make " + path + " blocking", errno);
+  }
+  return image;
+}
+
+std::vector<OpenedImage> openDiskImages(const std::string& path, DiskAccess access) {
+  std::vector<OpenedImage> images;
+  for (FdMode mode : fdModesFor(access)) {
+    images.push_back(openImage(path, mode));
+    const struct stat& first = images.front().status;
+    const struct stat& last = images.back().status;
+    if (first.st_dev != last.st_dev || first.st_ino != last.st_ino) {
+      throw Error(ExitCode::PermissionDenied,
+                  "refusing " + path + ": it was replaced while being opened");
+    }
+  }
+  return images;
+}
+
+UniqueFd inheritableCopy(int fd) {
+  // F_DUPFD (not F_DUPFD_CLOEXEC) gives the lowest free fd >= 3 without
+  // FD_CLOEXEC.
+  UniqueFd copy(::fcntl(fd, F_DUPFD, 3));
+  if (!copy) throw Error::fromErrno("cannot duplicate fd " + std::to_string(fd), errno);
+  return copy;
+}
+
+namespace {
+
+std::string doubleCommas(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    out += c;
+    if (c == ',') out += ',';
+  }
+  return out;
+}
+
+std::string jsonStringEscape(std::string_view text) {
+  std::string out;
+  for (unsigned char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      case '\r': out += "\\r"; break;
+      default:
+        if (c < 0x20) {
+          char buffer[8];
+          std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
+          out += buffer;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out;
+}
+
+constexpr std::string_view kPlaceholderOpen = "{disk:";
+
+}  // namespace
+
+std::vector<std::string> addFdArguments(const CommandLineFdset& fdset) {
+  std::vector<std::string> args;
+  for (const CommandLineFd& fd : fdset.fds) {
+    args.push_back("-add-fd");
+    args.push_back("fd=" + std::to_string(fd.fd) + ",set=" +
+                   std::to_string(fdset.fdsetId) + ",opaque=" + doubleCommas(fd.opaque));
+  }
+  return args;
+}
+
+std::string fdsetPath(int fdsetId) { return "/dev/fdset/" + std::to_string(fdsetId); }
+
+std::vector<std::string> expandDiskPlaceholders(
+    const std::vector<std::string>& argv,
+    const std::map<std::string, DiskSource>& disks) {
+  std::vector<std::string> out;
+  std::set<std::string> fdsetsAdded;
+  for (std::size_t i = 0; i < argv.size(); ++i) {
+    const std::string& arg = argv[i];
+    if (i == 0 || arg.find(kPlaceholderOpen) == std::string::npos) {
+      out.push_back(arg);
+      continue;
+    }
+    const bool jsonArgument = !arg.empty() && arg.front() == '{';
+    std::string expanded;
+    std::vector<std::string> addFds;
+    std::size_t pos = 0;
+    while (true) {
+      std::size_t open = arg.find(kPlaceholderOpen, pos);
+      if (open == std::string::npos) {
+        expanded.append(arg, pos);
+        break;
+      }
+      std::size_t close = arg.find('}', open);
+      if (close == std::string::npos) {
+        throw Error::invalidInput("unterminated {disk:...} in argument \"" + arg + "\"");
+      }
+      expanded.append(arg, pos, open - pos);
+      std::string target = arg.substr(open + kPlaceholderOpen.size(),
+                                      close - open - kPlaceholderOpen.size());
+      auto found = disks.find(target);
+      if (found == disks.end()) {
+        throw Error::invalidInput("argument \"" + arg + "\" names disk \"" + target +
+                                  "\", which the domain does not have");
+      }
+      std::string source;
+      if (const auto* path = std::get_if<std::string>(&found->second)) {
+        source = *path;
+      } else {
+        const auto& fdset = std::get<CommandLineFdset>(found->second);
+        source = fdsetPath(fdset.fdsetId);
+        if (fdsetsAdded.insert(target).second) {
+          for (std::string& a : addFdArguments(fdset)) addFds.push_back(std::move(a));
+        }
+      }
+      expanded += jsonArgument ? jsonStringEscape(source) : doubleCommas(source);
+      pos = close + 1;
+    }
+    if (!addFds.empty()) {
+      // Keep an option and its value together: "-drive" "file=...".
+      std::size_t insertAt = out.size();
+      if (arg.front() != '-' && out.size() > 1 && !out.back().empty() &&
+          out.back().front() == '-') {
+        insertAt = out.size() - 1;
+      }
+      out.insert(out.begin() + static_cast<std::ptrdiff_t>(insertAt), addFds.begin(),
+                 addFds.end());
+    }
+    out.push_back(std::move(expanded));
+  }
+  return out;
+}
+
+}  // namespace seclabel

@@ -1,0 +1,111 @@
+// QEMU fd sets for disks served by fd passing.
+//
+// QEMU opens "/dev/fdset/N" by picking, from set N, an fd whose access mode
+// (O_RDONLY / O_RDWR) equals the one it wants; it never opens the file itself.
+// So a disk gets one fd per access mode QEMU will ask for: a read-only disk
+// O_RDONLY only (it must never hold a writable fd), a writable disk O_RDWR
+// and O_RDONLY (-drive and blockdev probing open read-only first). Each fd is
+// tagged with the opaque string "MODE:PATH" ("rdonly:/img", "rdwr:/img"),
+// which QEMU only stores and shows back in query-fdsets.
+//
+// Images are opened as root on behalf of a guest that may not open them, so
+// the open must not be steered elsewhere: no symlink in the last component,
+// no FIFO or device node that blocks or misbehaves (the type is checked on
+// the fd, after the open, so the object checked is the object handed out).
+#pragma once
+
+#include <sys/stat.h>
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "core/unique_fd.h"
+
+namespace seclabel {
+
+// What the guest may do with a disk.
+enum class DiskAccess { ReadOnly, ReadWrite };
+
+// The access mode of one fd in a set; QEMU matches on it.
+enum class FdMode { ReadOnly, ReadWrite };
+
+// "ro" / "rw" (the broker protocol's words); Error for anything else.
+DiskAccess parseDiskAccess(std::string_view word);
+std::string_view diskAccessName(DiskAccess access);  // "ro" / "rw"
+std::string_view fdModeName(FdMode mode);             // "rdonly" / "rdwr"
+
+// The fds QEMU needs for a disk, in the order they are handed over
+// (read-write first, so a writable disk's primary fd comes first).
+std::vector<FdMode> fdModesFor(DiskAccess access);
+
+// "rdonly:/path" / "rdwr:/path".
+std::string fdsetOpaque(FdMode mode, std::string_view path);
+
+// An image opened for a guest, with what fstat() said about that very fd.
+struct OpenedImage {
+  FdMode mode;
+  UniqueFd fd;
+  struct stat status;
+  bool isBlockDevice() const { return S_ISBLK(status.st_mode); }
+};
+
+// Opens `path` with O_NOFOLLOW (a symlink as last component is ELOOP),
+// O_CLOEXEC, O_NOCTTY and, only during the open, O_NONBLOCK (a FIFO swapped in
+// must not hang the caller); then requires a regular file or block device on
+// the fd. The returned fd is blocking. Errors name the path.
+OpenedImage openImage(const std::string& path, FdMode mode);
+
+// One fd per mode of fdModesFor(access), all checked to be the same file
+// (same st_dev and st_ino): the path is opened twice for a writable disk, and
+// it must not have been swapped in between.
+std::vector<OpenedImage> openDiskImages(const std::string& path, DiskAccess access);
+
+// ---- QEMU command line ----------------------------------------------------
+
+// A new fd >= 3 for `fd`, without FD_CLOEXEC, so it survives execve() and
+// QEMU's -add-fd accepts it (QEMU refuses 0-2 and close-on-exec fds).
+// Call it right before fork/exec: the new fd leaks into every child spawned
+// from now on, so keep the window short and close it after the exec.
+UniqueFd inheritableCopy(int fd);
+
+// One fd handed to QEMU on its command line.
+struct CommandLineFd {
+  int fd;              // inheritable, >= 3 (see inheritableCopy)
+  std::string opaque;  // fdsetOpaque(...)
+};
+
+// A disk served through fd set `fdsetId` on the command line.
+struct CommandLineFdset {
+  int fdsetId;
+  std::vector<CommandLineFd> fds;
+};
+
+// {"-add-fd", "fd=F,set=N,opaque=O"} for each fd of the set; commas in the
+// opaque are doubled, as QEMU's option parser wants.
+std::vector<std::string> addFdArguments(const CommandLineFdset& fdset);
+
+// "/dev/fdset/N".
+std::string fdsetPath(int fdsetId);
+
+// Where a disk comes from in a QEMU argv: its own path (QEMU opens it), or an
+// fd set (QEMU gets fds).
+using DiskSource = std::variant<std::string, CommandLineFdset>;
+
+// Expands every "{disk:TARGET}" in `argv` (argv[0] is the program and is left
+// alone) with the source of disk TARGET: the path itself, or /dev/fdset/N.
+// Replacement text is escaped for where it lands: inside a JSON argument
+// (one starting with '{', e.g. -blockdev '{"driver":...}') it is JSON-string
+// escaped; elsewhere (QEMU's key=value,... syntax) commas are doubled.
+// For an fd set, its -add-fd arguments are inserted once, right before the
+// first argument that uses it; when that argument is the value of an option
+// ("-drive" "file={disk:vda},..."), before the option. Unused entries of
+// `disks` add nothing. An unknown TARGET or an unterminated "{disk:" is
+// InvalidInput.
+std::vector<std::string> expandDiskPlaceholders(
+    const std::vector<std::string>& argv,
+    const std::map<std::string, DiskSource>& disks);
+
+}  // namespace seclabel
