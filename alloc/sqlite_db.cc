@@ -1,0 +1,153 @@
+#include "alloc/sqlite_db.h"
+
+#include <limits>
+#include <utility>
+
+#include "core/error.h"
+
+namespace seclabel {
+
+SqliteDb::SqliteDb(const std::string& path) : path_(path) {
+  int rc = sqlite3_open_v2(path.c_str(), &db_,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW |
+                               SQLITE_OPEN_NOMUTEX,
+                           nullptr);
+  if (rc != SQLITE_OK) {
+    std::string message = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw Error(ExitCode::Failed, "cannot open state store " + path + ": " + message);
+  }
+  sqlite3_extended_result_codes(db_, 1);
+}
+
+SqliteDb::~SqliteDb() {
+  statements_.clear();  // finalize before closing
+  // close_v2 tolerates statements still alive elsewhere instead of leaking.
+  sqlite3_close_v2(db_);
+}
+
+SqliteStatement& SqliteDb::cached(const std::string& sql) {
+  auto it = statements_.find(sql);
+  if (it == statements_.end())
+    it = statements_.emplace(sql, std::make_unique<SqliteStatement>(*this, sql)).first;
+  return *it->second;
+}
+
+void SqliteDb::exec(const std::string& sql) {
+  char* message = nullptr;
+  int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message);
+  if (rc != SQLITE_OK) {
+    std::string text = message ? message : sqlite3_errstr(rc);
+    sqlite3_free(message);
+    throw Error(ExitCode::Failed, "state store " + path_ + ": " + sql + ": " + text);
+  }
+}
+
+void SqliteDb::fail(const std::string& what, int rc) const {
+  std::string message = sqlite3_errmsg(db_);
+  if (message.empty()) message = sqlite3_errstr(rc);
+  throw Error(ExitCode::Failed, "state store " + path_ + ": " + what + ": " + message);
+}
+
+SqliteStatement::SqliteStatement(SqliteDb& db, std::string_view sql) : db_(&db) {
+  int rc = sqlite3_prepare_v3(db.handle(), sql.data(), int(sql.size()),
+                              SQLITE_PREPARE_PERSISTENT, &statement_, nullptr);
+  if (rc != SQLITE_OK) db.fail("cannot prepare \"" + std::string(sql) + "\"", rc);
+}
+
+SqliteStatement::SqliteStatement(SqliteStatement&& other) noexcept
+    : db_(other.db_), statement_(std::exchange(other.statement_, nullptr)) {}
+
+SqliteStatement::~SqliteStatement() { sqlite3_finalize(statement_); }
+
+SqliteStatement& SqliteStatement::start() {
+  sqlite3_reset(statement_);
+  sqlite3_clear_bindings(statement_);
+  return *this;
+}
+
+void SqliteStatement::reset() { sqlite3_reset(statement_); }
+
+SqliteStatement& SqliteStatement::bind(int index, int64_t value) {
+  int rc = sqlite3_bind_int64(statement_, index, value);
+  if (rc != SQLITE_OK) db_->fail("cannot bind parameter", rc);
+  return *this;
+}
+
+SqliteStatement& SqliteStatement::bind(int index, uint64_t value) {
+  if (value > uint64_t(std::numeric_limits<int64_t>::max()))
+    throw Error(ExitCode::Failed, "state store " + db_->path() + ": value " +
+                                      std::to_string(value) + " does not fit SQLite");
+  return bind(index, int64_t(value));
+}
+
+SqliteStatement& SqliteStatement::bind(int index, std::string_view value) {
+  int rc = sqlite3_bind_text64(statement_, index, value.data(), value.size(),
+                               SQLITE_TRANSIENT, SQLITE_UTF8);
+  if (rc != SQLITE_OK) db_->fail("cannot bind parameter", rc);
+  return *this;
+}
+
+SqliteStatement& SqliteStatement::bindNull(int index) {
+  int rc = sqlite3_bind_null(statement_, index);
+  if (rc != SQLITE_OK) db_->fail("cannot bind parameter", rc);
+  return *this;
+}
+
+bool SqliteStatement::step() {
+  int rc = sqlite3_step(statement_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  std::string sql = sqlite3_sql(statement_);
+  sqlite3_reset(statement_);
+  db_->fail("\"" + sql + "\"", rc);
+}
+
+void SqliteStatement::run() {
+  while (step()) {
+  }
+}
+
+bool SqliteStatement::isNull(int column) const {
+  return sqlite3_column_type(statement_, column) == SQLITE_NULL;
+}
+
+int64_t SqliteStatement::int64(int column) const {
+  return sqlite3_column_int64(statement_, column);
+}
+
+std::string SqliteStatement::text(int column) const {
+  const unsigned char* data = sqlite3_column_text(statement_, column);
+  int size = sqlite3_column_bytes(statement_, column);
+  return data ? std::string(reinterpret_cast<const char*>(data), size) : std::string();
+}
+
+std::optional<int64_t> SqliteStatement::optionalInt64(int column) const {
+  if (isNull(column)) return std::nullopt;
+  return int64(column);
+}
+
+std::optional<std::string> SqliteStatement::optionalText(int column) const {
+  if (isNull(column)) return std::nullopt;
+  return text(column);
+}
+
+SqliteTransaction::SqliteTransaction(SqliteDb& db) : db_(db) {
+  // IMMEDIATE takes the write lock now (waiting through the busy timeout),
+  // so a read-then-write such as "read the cursor, take the next id" cannot
+  // interleave with another process's.
+  db_.exec("BEGIN IMMEDIATE");
+  active_ = true;
+}
+
+SqliteTransaction::~SqliteTransaction() {
+  if (active_) sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+}
+
+void SqliteTransaction::commit() {
+  db_.exec("COMMIT");
+  active_ = false;
+}
+
+}  // namespace seclabel

@@ -1,0 +1,135 @@
+#include "alloc/sqlite_schema.h"
+
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+
+namespace seclabel {
+
+namespace {
+
+// migrations[i] brings the schema from version i to i + 1. Never edit a
+// step that has shipped: append a new one. docs/store.md describes the
+// tables.
+const std::vector<std::string>& migrations() {
+  static const std::vector<std::string> steps = {
+      // 0 -> 1: the first schema.
+      R"sql(
+CREATE TABLE identities (
+  kind        INTEGER NOT NULL CHECK (kind IN (0, 1)),   -- 0 dac, 1 mcs
+  id          INTEGER NOT NULL CHECK (id >= 0),          -- uid, or MCS pair code
+  guest_uuid  TEXT    NOT NULL,
+  guest_name  TEXT    NOT NULL,
+  host        TEXT    NOT NULL,
+  how         TEXT    NOT NULL CHECK (how IN ('allocated', 'reserved')),
+  acquired_at INTEGER NOT NULL,
+  PRIMARY KEY (kind, id)
+) WITHOUT ROWID;
+CREATE INDEX identities_by_guest ON identities (guest_uuid);
+
+-- Maximal runs of consecutive held ids, kept in step with identities: the
+-- gap search asks "which run contains x" (one B-tree probe) and jumps to its
+-- end + 1, which is free because runs are maximal.
+CREATE TABLE used_runs (
+  kind  INTEGER NOT NULL,
+  first INTEGER NOT NULL,
+  last  INTEGER NOT NULL CHECK (last >= first),
+  PRIMARY KEY (kind, first)
+) WITHOUT ROWID;
+
+-- Next-fit cursor per allocation space ("dac 1879048192-1879113727").
+CREATE TABLE cursors (
+  space   TEXT    PRIMARY KEY,
+  next_id INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE guests (
+  uuid           TEXT    PRIMARY KEY,
+  name           TEXT    NOT NULL UNIQUE,
+  domain_type    TEXT    NOT NULL,
+  state          TEXT    NOT NULL CHECK (state IN ('prepared', 'running', 'failed')),
+  pid            INTEGER,
+  pid_start_time INTEGER,
+  live_xml       TEXT    NOT NULL,
+  host           TEXT    NOT NULL,
+  drivers        TEXT    NOT NULL,   -- models in stack order, comma separated
+  created_at     INTEGER NOT NULL,
+  updated_at     INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- The original of each resource some guest changed; dev and ino are the
+-- 64-bit st_dev/st_ino stored as signed integers (bit for bit).
+CREATE TABLE resources (
+  dev                       INTEGER NOT NULL,
+  ino                       INTEGER NOT NULL,
+  path                      TEXT    NOT NULL,
+  uid                       INTEGER NOT NULL,
+  gid                       INTEGER NOT NULL,
+  mode                      INTEGER NOT NULL,
+  selinux_label             TEXT,             -- NULL: the file had no security.selinux
+  selinux_xattr_supported   INTEGER NOT NULL CHECK (selinux_xattr_supported IN (0, 1)),
+  remembered_at             INTEGER NOT NULL,
+  PRIMARY KEY (dev, ino)
+) WITHOUT ROWID;
+
+CREATE TABLE resource_holders (
+  dev        INTEGER NOT NULL,
+  ino        INTEGER NOT NULL,
+  guest_uuid TEXT    NOT NULL,
+  use        TEXT    NOT NULL CHECK (use IN ('exclusive', 'shared')),
+  refs       INTEGER NOT NULL CHECK (refs > 0),
+  PRIMARY KEY (dev, ino, guest_uuid),
+  FOREIGN KEY (dev, ino) REFERENCES resources (dev, ino)
+) WITHOUT ROWID;
+CREATE INDEX resource_holders_by_guest ON resource_holders (guest_uuid);
+
+CREATE TABLE fd_passed_disks (
+  guest_uuid TEXT NOT NULL,
+  target     TEXT NOT NULL,
+  path       TEXT NOT NULL,
+  access     TEXT NOT NULL CHECK (access IN ('ro', 'rw')),
+  PRIMARY KEY (guest_uuid, target)
+) WITHOUT ROWID;
+
+-- Pending intents only: completing one deletes it.
+CREATE TABLE intents (
+  id         INTEGER PRIMARY KEY AUTOINCREMENT,
+  guest_uuid TEXT    NOT NULL,
+  kind       TEXT    NOT NULL,
+  payload    TEXT    NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX intents_by_guest ON intents (guest_uuid);
+)sql",
+  };
+  return steps;
+}
+
+int userVersion(SqliteDb& db) {
+  SqliteStatement statement(db, "PRAGMA user_version");
+  statement.start();
+  return statement.step() ? int(statement.int64(0)) : 0;
+}
+
+}  // namespace
+
+void migrateSqliteSchema(SqliteDb& db) {
+  static_assert(kSqliteSchemaVersion >= 1);
+  if (int(migrations().size()) != kSqliteSchemaVersion)
+    throw Error(ExitCode::Failed, "internal error: schema migrations do not match version");
+  // Cheap check without the write lock: the common case is "up to date".
+  if (userVersion(db) == kSqliteSchemaVersion) return;
+
+  SqliteTransaction transaction(db);
+  int version = userVersion(db);  // again, under the lock: another process may have migrated
+  if (version > kSqliteSchemaVersion)
+    throw Error(ExitCode::Failed, "state store " + db.path() + " has schema version " +
+                                      std::to_string(version) + ", newer than this seclabel (" +
+                                      std::to_string(kSqliteSchemaVersion) + ")");
+  for (; version < kSqliteSchemaVersion; ++version) db.exec(migrations()[version]);
+  db.exec("PRAGMA user_version = " + std::to_string(kSqliteSchemaVersion));
+  transaction.commit();
+}
+
+}  // namespace seclabel

@@ -1,0 +1,328 @@
+// SqliteStore: opening the state directory, transactions, guest records,
+// fd-passed disks and the intent journal.
+#include "alloc/sqlite_store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <ctime>
+
+#include "alloc/sqlite_schema.h"
+#include "core/error.h"
+#include "core/unique_fd.h"
+
+namespace seclabel {
+
+namespace {
+
+// How long a writer waits for another process's transaction before giving
+// up with "database is locked". Transactions here last microseconds to
+// milliseconds; 30 s only matters when a process is stuck.
+constexpr int kBusyTimeoutMs = 30000;
+
+int64_t nowUnix() { return int64_t(::time(nullptr)); }
+
+// STATE_DIR: created 0700 when absent. An existing one must be a real
+// directory (not a symlink somebody planted) that no one else may write.
+void prepareStateDir(const std::string& dir) {
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    throw Error::fromErrno("cannot create state directory " + dir, errno);
+  struct stat st;
+  if (::lstat(dir.c_str(), &st) != 0)
+    throw Error::fromErrno("cannot stat state directory " + dir, errno);
+  if (!S_ISDIR(st.st_mode))
+    throw Error(ExitCode::Failed, "state directory " + dir + " is not a directory");
+  if (st.st_uid != ::geteuid() || (st.st_mode & 022))
+    throw Error(ExitCode::PermissionDenied,
+                "state directory " + dir + " must be owned by uid " +
+                    std::to_string(::geteuid()) + " and not writable by group or others");
+}
+
+// state.db: created 0600 whatever the umask, never through a symlink.
+// SQLite gives the -wal and -shm files the database file's mode.
+void prepareDatabaseFile(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd) throw Error::fromErrno("cannot open state store " + path, errno);
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0)
+    throw Error::fromErrno("cannot stat state store " + path, errno);
+  if (!S_ISREG(st.st_mode))
+    throw Error(ExitCode::Failed, "state store " + path + " is not a regular file");
+  if ((st.st_mode & 07777) != 0600 && ::fchmod(fd.get(), 0600) != 0)
+    throw Error::fromErrno("cannot chmod 0600 state store " + path, errno);
+}
+
+std::string joinDrivers(const std::vector<std::string>& drivers) {
+  std::string joined;
+  for (const auto& model : drivers) {
+    if (model.find(',') != std::string::npos)
+      throw Error::invalidInput("security driver model '" + model + "' contains a comma");
+    if (!joined.empty()) joined += ',';
+    joined += model;
+  }
+  return joined;
+}
+
+std::vector<std::string> splitDrivers(const std::string& joined) {
+  std::vector<std::string> drivers;
+  std::size_t start = 0;
+  while (start < joined.size()) {
+    std::size_t comma = joined.find(',', start);
+    if (comma == std::string::npos) comma = joined.size();
+    drivers.push_back(joined.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return drivers;
+}
+
+const char* kGuestColumns =
+    "uuid, name, domain_type, state, pid, pid_start_time, live_xml, host, drivers";
+
+GuestRecord readGuest(SqliteStatement& row) {
+  GuestRecord guest;
+  guest.uuid = row.text(0);
+  guest.name = row.text(1);
+  guest.domainType = row.text(2);
+  guest.state = parseGuestState(row.text(3));
+  guest.pid = row.optionalInt64(4);
+  if (auto start = row.optionalInt64(5)) guest.pidStartTime = uint64_t(*start);
+  guest.liveXml = row.text(6);
+  guest.host = row.text(7);
+  guest.drivers = splitDrivers(row.text(8));
+  return guest;
+}
+
+const char* accessName(DiskAccess access) {
+  return access == DiskAccess::ReadOnly ? "ro" : "rw";
+}
+
+Intent readIntent(SqliteStatement& row) {
+  Intent intent;
+  intent.id = row.int64(0);
+  intent.guestUuid = row.text(1);
+  intent.kind = parseIntentKind(row.text(2));
+  intent.payloadJson = row.text(3);
+  intent.createdAtUnix = row.int64(4);
+  return intent;
+}
+
+}  // namespace
+
+// ---- opening -----------------------------------------------------------------
+
+SqliteStore::SqliteStore(const std::string& databasePath) : db_(databasePath) {
+  sqlite3_busy_timeout(db_.handle(), kBusyTimeoutMs);
+  // WAL: readers never block the writer and a commit is one append.
+  // synchronous=FULL: a commit is on disk before it returns, so an original
+  // label remembered before a chown survives a power loss as well as a
+  // crash (docs/performance.md weighs this against NORMAL).
+  db_.exec("PRAGMA journal_mode = WAL");
+  db_.exec("PRAGMA synchronous = FULL");
+  db_.exec("PRAGMA foreign_keys = ON");
+  migrateSqliteSchema(db_);
+}
+
+std::unique_ptr<Store> openSqliteStore(const std::string& stateDir) {
+  prepareStateDir(stateDir);
+  std::string path = stateDir + "/state.db";
+  prepareDatabaseFile(path);
+  return std::make_unique<SqliteStore>(path);
+}
+
+std::string localHostName() {
+  struct utsname names;
+  if (::uname(&names) != 0) throw Error::fromErrno("uname", errno);
+  return names.nodename;
+}
+
+// ---- transactions --------------------------------------------------------------
+
+class SqliteStoreTransaction final : public StoreTransaction {
+ public:
+  explicit SqliteStoreTransaction(SqliteStore& store)
+      : store_(store), transaction_(store.db_) {
+    store_.transactionOpen_ = true;
+  }
+  ~SqliteStoreTransaction() override { store_.transactionOpen_ = false; }
+  void commit() override { transaction_.commit(); }
+
+ private:
+  SqliteStore& store_;
+  SqliteTransaction transaction_;
+};
+
+std::unique_ptr<StoreTransaction> SqliteStore::begin() {
+  if (transactionOpen_)
+    throw Error(ExitCode::Failed, "state store " + db_.path() +
+                                      ": a transaction is already open on this connection");
+  return std::make_unique<SqliteStoreTransaction>(*this);
+}
+
+void SqliteStore::atomically(const std::function<void()>& work) {
+  if (!transactionOpen_ && callDepth_ == 0) {
+    SqliteTransaction transaction(db_);
+    ++callDepth_;
+    try {
+      work();
+    } catch (...) {
+      --callDepth_;
+      throw;
+    }
+    --callDepth_;
+    transaction.commit();
+    return;
+  }
+  // Inside a caller's transaction (or another call of this store): a
+  // savepoint undoes just this call if it fails.
+  db_.exec("SAVEPOINT store_call");
+  ++callDepth_;
+  try {
+    work();
+  } catch (...) {
+    --callDepth_;
+    sqlite3_exec(db_.handle(), "ROLLBACK TO store_call; RELEASE store_call", nullptr,
+                 nullptr, nullptr);
+    throw;
+  }
+  --callDepth_;
+  db_.exec("RELEASE store_call");
+}
+
+// ---- guests --------------------------------------------------------------------
+
+void SqliteStore::putGuest(const GuestRecord& guest) {
+  atomically([&] {
+    {
+      auto existing = db_.query(std::string("SELECT name, uuid FROM guests WHERE uuid = ?1 "
+                                            "OR name = ?2 LIMIT 1"));
+      existing->bind(1, guest.uuid).bind(2, guest.name);
+      if (existing->step())
+        throw Error::conflict("guest " + existing->text(0) + " (" + existing->text(1) +
+                              ") is already prepared");
+    }
+    auto insert = db_.query(
+        "INSERT INTO guests (uuid, name, domain_type, state, pid, pid_start_time, live_xml, "
+        "host, drivers, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+        "?10, ?10)");
+    insert->bind(1, guest.uuid).bind(2, guest.name).bind(3, guest.domainType);
+    insert->bind(4, guestStateName(guest.state)).bind(5, guest.pid);
+    insert->bind(6, guest.pidStartTime).bind(7, guest.liveXml).bind(8, guest.host);
+    insert->bind(9, joinDrivers(guest.drivers)).bind(10, nowUnix());
+    insert->run();
+  });
+}
+
+void SqliteStore::updateGuest(const GuestRecord& guest) {
+  atomically([&] {
+    {
+      auto clash = db_.query("SELECT uuid FROM guests WHERE name = ?1 AND uuid <> ?2");
+      clash->bind(1, guest.name).bind(2, guest.uuid);
+      if (clash->step())
+        throw Error::conflict("guest name " + guest.name + " is already used by " +
+                              clash->text(0));
+    }
+    auto update = db_.query(
+        "UPDATE guests SET name = ?2, domain_type = ?3, state = ?4, pid = ?5, "
+        "pid_start_time = ?6, live_xml = ?7, host = ?8, drivers = ?9, updated_at = ?10 "
+        "WHERE uuid = ?1");
+    update->bind(1, guest.uuid).bind(2, guest.name).bind(3, guest.domainType);
+    update->bind(4, guestStateName(guest.state)).bind(5, guest.pid);
+    update->bind(6, guest.pidStartTime).bind(7, guest.liveXml).bind(8, guest.host);
+    update->bind(9, joinDrivers(guest.drivers)).bind(10, nowUnix());
+    update->run();
+    if (db_.changes() == 0) throw Error::invalidInput("no such guest: " + guest.uuid);
+  });
+}
+
+std::optional<GuestRecord> SqliteStore::findGuest(const std::string& nameOrUuid) {
+  // A uuid match wins over a name match (a guest could be named like
+  // another guest's uuid).
+  auto query = db_.query(std::string("SELECT ") + kGuestColumns +
+                         " FROM guests WHERE uuid = ?1 OR name = ?1 "
+                         "ORDER BY uuid = ?1 DESC LIMIT 1");
+  query->bind(1, nameOrUuid);
+  if (!query->step()) return std::nullopt;
+  return readGuest(*query);
+}
+
+std::vector<GuestRecord> SqliteStore::listGuests() {
+  auto query = db_.query(std::string("SELECT ") + kGuestColumns + " FROM guests ORDER BY name");
+  std::vector<GuestRecord> guests;
+  while (query->step()) guests.push_back(readGuest(*query));
+  return guests;
+}
+
+void SqliteStore::deleteGuest(const std::string& uuid) {
+  atomically([&] {
+    db_.query("DELETE FROM fd_passed_disks WHERE guest_uuid = ?1")->bind(1, uuid).run();
+    db_.query("DELETE FROM guests WHERE uuid = ?1")->bind(1, uuid).run();
+  });
+}
+
+// ---- fd-passed disks -----------------------------------------------------------------
+
+void SqliteStore::addFdPassedDisk(const std::string& guestUuid, const FdPassedDisk& disk) {
+  auto insert = db_.query(
+      "INSERT OR REPLACE INTO fd_passed_disks (guest_uuid, target, path, access) "
+      "VALUES (?1, ?2, ?3, ?4)");
+  insert->bind(1, guestUuid).bind(2, disk.target).bind(3, disk.path);
+  insert->bind(4, accessName(disk.access)).run();
+}
+
+std::vector<FdPassedDisk> SqliteStore::fdPassedDisksOf(const std::string& guestUuid) {
+  auto query = db_.query(
+      "SELECT target, path, access FROM fd_passed_disks WHERE guest_uuid = ?1 ORDER BY target");
+  query->bind(1, guestUuid);
+  std::vector<FdPassedDisk> disks;
+  while (query->step()) {
+    disks.push_back({query->text(0), query->text(1),
+                     query->text(2) == "ro" ? DiskAccess::ReadOnly : DiskAccess::ReadWrite});
+  }
+  return disks;
+}
+
+void SqliteStore::removeFdPassedDisks(const std::string& guestUuid) {
+  db_.query("DELETE FROM fd_passed_disks WHERE guest_uuid = ?1")->bind(1, guestUuid).run();
+}
+
+// ---- intents -------------------------------------------------------------------------
+
+int64_t SqliteStore::recordIntent(const std::string& guestUuid, IntentKind kind,
+                                  const std::string& payloadJson) {
+  int64_t id = 0;
+  atomically([&] {
+    auto insert = db_.query(
+        "INSERT INTO intents (guest_uuid, kind, payload, created_at) VALUES (?1, ?2, ?3, ?4)");
+    insert->bind(1, guestUuid).bind(2, intentKindName(kind)).bind(3, payloadJson);
+    insert->bind(4, nowUnix()).run();
+    id = db_.lastInsertRowid();
+  });
+  return id;
+}
+
+void SqliteStore::completeIntent(int64_t id) {
+  db_.query("DELETE FROM intents WHERE id = ?1")->bind(1, id).run();
+}
+
+std::vector<Intent> SqliteStore::pendingIntents() {
+  auto query = db_.query(
+      "SELECT id, guest_uuid, kind, payload, created_at FROM intents ORDER BY id");
+  std::vector<Intent> intents;
+  while (query->step()) intents.push_back(readIntent(*query));
+  return intents;
+}
+
+std::vector<Intent> SqliteStore::pendingIntentsOf(const std::string& guestUuid) {
+  auto query = db_.query(
+      "SELECT id, guest_uuid, kind, payload, created_at FROM intents WHERE guest_uuid = ?1 "
+      "ORDER BY id");
+  query->bind(1, guestUuid);
+  std::vector<Intent> intents;
+  while (query->step()) intents.push_back(readIntent(*query));
+  return intents;
+}
+
+}  // namespace seclabel

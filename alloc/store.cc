@@ -1,0 +1,41 @@
+#include "alloc/store.h"
+
+#include "core/error.h"
+
+namespace seclabel {
+
+const char* guestStateName(GuestState state) {
+  switch (state) {
+    case GuestState::Prepared: return "prepared";
+    case GuestState::Running: return "running";
+    case GuestState::Failed: return "failed";
+  }
+  return "failed";
+}
+
+GuestState parseGuestState(const std::string& name) {
+  if (name == "prepared") return GuestState::Prepared;
+  if (name == "running") return GuestState::Running;
+  if (name == "failed") return GuestState::Failed;
+  throw Error(ExitCode::Failed, "state store: unknown guest state '" + name + "'");
+}
+
+const char* intentKindName(IntentKind kind) {
+  switch (kind) {
+    case IntentKind::Prepare: return "prepare";
+    case IntentKind::Restore: return "restore";
+    case IntentKind::LabelResource: return "label-resource";
+    case IntentKind::RestoreResource: return "restore-resource";
+  }
+  return "prepare";
+}
+
+IntentKind parseIntentKind(const std::string& name) {
+  if (name == "prepare") return IntentKind::Prepare;
+  if (name == "restore") return IntentKind::Restore;
+  if (name == "label-resource") return IntentKind::LabelResource;
+  if (name == "restore-resource") return IntentKind::RestoreResource;
+  throw Error(ExitCode::Failed, "state store: unknown intent kind '" + name + "'");
+}
+
+}  // namespace seclabel
