@@ -26,6 +26,7 @@ struct Seclabel {
   std::optional<std::string> label;       // <label>
   std::optional<std::string> imagelabel;  // <imagelabel>
   std::optional<std::string> baselabel;   // <baselabel> (dynamic selinux)
+  bool operator==(const Seclabel&) const = default;
 };
 
 // A device-level <source><seclabel> override.
@@ -33,7 +34,8 @@ struct DeviceSeclabel {
   std::string model;                // empty: applies to every model
   std::optional<bool> relabel;      // unset: inherit the domain's
   std::optional<std::string> label; // replaces the image label for the source
-  bool labelskip = false;
+  bool labelskip = false;        // live XML only, as in libvirt
+  bool operator==(const DeviceSeclabel&) const = default;
 };
 
 enum class DiskSourceKind { File, Block };
@@ -47,6 +49,7 @@ struct DiskSource {
 
   // The override for `model`, if any (model-specific wins over model-less).
   const DeviceSeclabel* seclabelFor(const std::string& model) const;
+  bool operator==(const DiskSource&) const = default;
 };
 
 struct Disk {
@@ -58,6 +61,7 @@ struct Disk {
   // <backingStore> chain, top-most lower layer first. Lower layers are only
   // ever read by the guest.
   std::vector<DiskSource> backingChain;
+  bool operator==(const Disk&) const = default;
 };
 
 // <os><kernel>, <os><initrd>, and serial/console <source path=...>.
@@ -65,6 +69,7 @@ struct PathResource {
   std::string path;
   std::vector<DeviceSeclabel> seclabels;
   const DeviceSeclabel* seclabelFor(const std::string& model) const;
+  bool operator==(const PathResource&) const = default;
 };
 
 struct Domain {

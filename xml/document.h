@@ -1,0 +1,21 @@
+// Domain::Document: the parsed pugixml tree behind a Domain. Private to xml/.
+#pragma once
+
+#include <pugixml.hpp>
+
+#include "xml/domain.h"
+
+namespace seclabel {
+
+struct Domain::Document {
+  pugi::xml_document tree;
+};
+
+// Parse options shared by parsing and re-parsing: comments, processing
+// instructions, the declaration and whitespace-only text are all kept, so that
+// formatting writes the unmodelled parts back as they were.
+inline constexpr unsigned kXmlParseOptions =
+    pugi::parse_default | pugi::parse_comments | pugi::parse_pi |
+    pugi::parse_declaration | pugi::parse_ws_pcdata;
+
+}  // namespace seclabel
