@@ -1,0 +1,160 @@
+// Audit records for every label, resource and lifecycle step (DESIGN.md §8).
+//
+// Two halves:
+//  - record builders (audit_records.cc) that produce libvirt's VIRT_MACHINE_ID,
+//    VIRT_RESOURCE and VIRT_CONTROL records, field by field, in libvirt's
+//    order, so `ausearch -m VIRT_... -i` habits keep working;
+//  - sinks (audit_sinks.cc) chosen by `[audit] sink`: the kernel audit log
+//    through libaudit, a JSON-lines file, or nothing.
+//
+// The caller's duty (what makes the log true): write a record only for a step
+// that was attempted, after the attempt, with its outcome. A skipped step
+// (relabel='no', fd passing instead of labeling) gets no record.
+// docs/audit.md shows every record as the kernel logs it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/config.h"
+
+namespace seclabel {
+
+// The kernel record types (libaudit.h AUDIT_VIRT_*).
+enum class AuditRecordType {
+  MachineId,  // VIRT_MACHINE_ID: a label bound to a guest
+  Resource,   // VIRT_RESOURCE: a resource labeled, restored or opened for it
+  Control,    // VIRT_CONTROL: a guest started or stopped
+};
+// "VIRT_MACHINE_ID", "VIRT_RESOURCE", "VIRT_CONTROL" (ausearch -m names).
+std::string_view auditRecordTypeName(AuditRecordType type);
+
+// Sent as libaudit's result argument: the kernel log shows res=success|failed.
+enum class AuditOutcome { Success, Failure };
+
+// One name=value pair of a record.
+struct AuditField {
+  enum class Kind {
+    // Chosen by seclabel (virt, uuid, reason, model, rdev, pid): written bare
+    // as libvirt does, unless it holds something a token may not (then it is
+    // encoded like a user value, so it can never forge a field).
+    Token,
+    // Comes from a user (guest name, path, label): always through
+    // audit_encode_nv_string, "quoted" when safe, hex when it needs encoding.
+    UserValue,
+  };
+  std::string name;
+  std::string value;  // decoded, as the caller gave it
+  Kind kind = Kind::Token;
+  bool operator==(const AuditField&) const = default;
+};
+
+struct AuditRecord {
+  AuditRecordType type;
+  std::vector<AuditField> fields;  // in the order the log shows them
+  AuditOutcome outcome;
+
+  // The message text as handed to audit_log_user_message (libaudit appends
+  // exe=, hostname=, addr=, terminal= and res=). Every field is encoded.
+  std::string message() const;
+  // The value of field `name`, or nullptr.
+  const AuditField* field(std::string_view name) const;
+};
+
+// Who a record is about: <domain type=...>, <name>, <uuid>.
+struct AuditGuest {
+  std::string virtType;  // "kvm", "qemu", ... (virt=)
+  std::string name;      // vm=
+  std::string uuid;      // uuid=
+};
+
+// What happened to a resource's label.
+enum class AuditLabelChange {
+  Label,    // reason=start: the guest's label was put on the resource
+  Restore,  // reason=stop: the remembered original label was put back
+};
+
+enum class AuditAccess { ReadOnly, ReadWrite };  // access=ro|rw
+enum class AuditControlOp { Start, Stop };       // op=start|stop
+
+namespace audit {
+
+// VIRT_MACHINE_ID, one per driver when its label is generated or reserved:
+//   virt=kvm vm="NAME" uuid=UUID vm-ctx="LABEL" img-ctx="IMAGELABEL" model=dac
+// An absent image label (the `none` model) is written as img-ctx=?.
+AuditRecord machineId(const AuditGuest& guest, std::string_view model,
+                      std::string_view vmCtx,
+                      std::optional<std::string_view> imgCtx,
+                      AuditOutcome outcome);
+
+// VIRT_RESOURCE for one resource labeled or restored by one driver:
+//   virt=kvm resrc=disk reason=start vm="NAME" uuid=UUID old-disk=?
+//   new-disk="PATH" model=dac old-label="0:0" new-label="+107:+107"
+// Label: old-disk=? new-disk=PATH (the disk is given to the guest, as libvirt
+// logs a start); Restore: old-disk=PATH new-disk=? (the disk is taken back,
+// as libvirt logs a detach). old-label/new-label say what the driver changed:
+// the label before and after the step that was attempted. `oldLabel` absent
+// (not read yet when the step failed) is written as "?".
+AuditRecord resourceLabel(const AuditGuest& guest, AuditLabelChange change,
+                          std::string_view path, std::string_view model,
+                          std::optional<std::string_view> oldLabel,
+                          std::string_view newLabel, AuditOutcome outcome);
+
+// VIRT_RESOURCE for one file or device opened on a guest's behalf:
+//   virt=kvm resrc=disk reason=open vm="NAME" uuid=UUID path="PATH" rdev=08:10
+//   access=rw
+// rdev is the opened object's device number (hex MAJ:MIN, as libvirt and the
+// kernel's PATH records write it) for block and character devices, "?" for
+// anything else or when nothing was opened. Take it from the open fd
+// (auditRdevOf), never from the path: names can be swapped.
+AuditRecord resourceOpen(const AuditGuest& guest, std::string_view path,
+                         std::optional<dev_t> rdev, AuditAccess access,
+                         AuditOutcome outcome);
+
+// VIRT_CONTROL for a start or a stop:
+//   virt=kvm op=start reason=booted vm="NAME" uuid=UUID vm-pid=1234
+// `reason` is a word such as booted, shutdown, destroyed, failed. A pid that
+// does not exist (a start that failed before fork) is written as vm-pid=?.
+AuditRecord control(const AuditGuest& guest, AuditControlOp op,
+                    std::string_view reason, std::optional<pid_t> vmPid,
+                    AuditOutcome outcome);
+
+}  // namespace audit
+
+// st_rdev of the object open at `fd` when it is a block or character device,
+// nullopt otherwise. Throws Error when fstat fails.
+std::optional<dev_t> auditRdevOf(int fd);
+
+// Receives each warning once ("kernel has no audit support", ...), without
+// the "seclabel: warning: " prefix. The default prints that prefix and the
+// message on stderr.
+using AuditWarning = std::function<void(const std::string& message)>;
+
+// Where records go. Implementations are safe to share between threads.
+class AuditLog {
+ public:
+  virtual ~AuditLog() = default;
+
+  // Checks that records can be delivered. When they cannot: with
+  // [audit] required = true throws Error (PermissionDenied when the process
+  // lacks CAP_AUDIT_WRITE, Failed otherwise); else warns once and from then on
+  // drops records. The manager calls it before doing anything, so a required
+  // audit log that is unusable stops the operation before the first change.
+  virtual void ensureUsable() = 0;
+
+  // Delivers one record (calls ensureUsable first if nobody did). A record
+  // that cannot be delivered throws Error when required, else warns once.
+  virtual void write(const AuditRecord& record) = 0;
+};
+
+// The sink `config` names. Opens nothing yet: that is ensureUsable's job.
+std::unique_ptr<AuditLog> makeAuditLog(const AuditConfig& config,
+                                       AuditWarning warn = {});
+
+}  // namespace seclabel
