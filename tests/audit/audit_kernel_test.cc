@@ -152,14 +152,12 @@ TEST_F(KernelAudit, NewlineInAPathIsHexInTheRawLogAndDecodesWithInterpret) {
   EXPECT_EQ(raw[0].find("type=VIRT_CONTROL"), std::string::npos) << raw[0];
   EXPECT_EQ(decodedFields(raw[0])["path"], path);
   EXPECT_EQ(decodedFields(raw[0])["res"], "failed");
-  // ausearch -i prints the decoded newline: the record then spans two lines,
-  // the second one starting with the forged-looking text, which never is a
-  // record of its own in the raw log above.
-  std::string interpreted = seclabel::testing::runCommand(
-      "ausearch --start today -m VIRT_RESOURCE --uuid " + guest_.uuid + " -i 2>/dev/null")
-      .output;
-  EXPECT_NE(interpreted.find("path=/var/lib/g/a\ntype=VIRT_CONTROL res=success.img "),
-            std::string::npos) << interpreted;
+  // ausearch -i decodes the hex and shows the newline escaped (\012), so the
+  // decoded path is readable and still one record on one line.
+  auto interpreted = waitForRecords("VIRT_RESOURCE", guest_.uuid, 1, /*interpret=*/true);
+  ASSERT_EQ(interpreted.size(), 1u);
+  EXPECT_NE(interpreted[0].find(" path=/var/lib/g/a\\012type=VIRT_CONTROL res=success.img rdev=? "),
+            std::string::npos) << interpreted[0];
 }
 
 TEST_F(KernelAudit, FileSinkWritesTheSameFieldsAsTheKernelRecord) {
@@ -238,6 +236,22 @@ TEST_F(KernelAudit, NoneSinkWritesNothing) {
                                           " --raw 2>/dev/null")
                 .output,
             "");
+}
+
+TEST_F(KernelAudit, DisabledKernelAuditingCountsAsUnusable) {
+  // With auditing off the kernel accepts user records and drops them: a
+  // required log must refuse to start rather than lose them silently.
+  ASSERT_EQ(seclabel::testing::runCommand("auditctl -e 0 >/dev/null").exitStatus, 0);
+  struct ReEnable {
+    ~ReEnable() { seclabel::testing::runCommand("auditctl -e 1 >/dev/null"); }
+  } reEnable;
+  auto log = makeAuditLog(kernelConfig(/*required=*/true));
+  try {
+    log->ensureUsable();
+    FAIL() << "ensureUsable accepted a kernel with auditing disabled";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("auditing is disabled"), std::string::npos) << e.what();
+  }
 }
 
 // ------------------------------------------------------------------------
