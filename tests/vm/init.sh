@@ -1,0 +1,107 @@
+#!/bin/sh
+# /init of the enforcing-kernel VM test (tests/vm/run-vm-test.sh builds the
+# initramfs). It only reports facts, one `SECLABEL-VM: ...` line each, over
+# the serial console; the host side decides pass or fail.
+#
+# Files it expects in the initramfs:
+#   /bin/busybox (+ applet links), /bin/vm_helper (static)
+#   /policy/test.policy         the compiled test policy
+#   /images/a.img /images/b.img /images/shared.img
+#   /vmtest.conf                LAUNCHER=helper|seclabel
+#   with LAUNCHER=seclabel also /bin/seclabel and its libraries,
+#   /guests/guestA.xml /guests/guestB.xml, /etc/seclabel/*.toml
+export PATH=/bin:/sbin
+marker() { echo "SECLABEL-VM: $*"; }
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t selinuxfs selinuxfs /sys/fs/selinux || marker "selinuxfs-mount FAILED"
+mount -t securityfs securityfs /sys/kernel/security
+. /vmtest.conf
+marker "boot ok launcher=$LAUNCHER lsm=$(cat /sys/kernel/security/lsm 2>/dev/null)"
+
+if vm_helper load /policy/test.policy; then
+  marker "policy-loaded ok"
+else
+  marker "policy-loaded FAILED"
+fi
+marker "enforce $(cat /sys/fs/selinux/enforce)"
+marker "init-context $(cat /proc/self/attr/current)"
+
+# The images live on a tmpfs mounted after the policy load: fs_use_trans
+# tmpfs makes its files labelable. Mode 0666 so that DAC allows every read
+# and any EACCES below is SELinux's (the guests also run as a non-root uid,
+# so root's capabilities are not what lets a read through).
+mkdir -p /img
+mount -t tmpfs -o mode=0755 tmpfs /img
+for image in a b shared; do
+  cp /images/$image.img /img/$image.img
+  chmod 0666 /img/$image.img
+done
+
+GUEST_A_CONTEXT=system_u:system_r:svirt_t:s0:c1,c2
+GUEST_B_CONTEXT=system_u:system_r:svirt_t:s0:c3,c4
+GUEST_A_UID=1879048193
+GUEST_B_UID=1879048194
+
+# run_as_guest GUEST CONTEXT UID -- CMD...: CMD as the guest. With the
+# helper launcher the labels are fixed here; with seclabel they are what
+# seclabel allocates and writes to the images (so the images are left to it).
+run_as_guest() {
+  guest=$1 context=$2 uid=$3
+  shift 4
+  if [ "$LAUNCHER" = seclabel ]; then
+    seclabel --config "$SECLABEL_CONFIG" --state-dir "$SECLABEL_STATE" \
+      exec /guests/$guest.xml -- "$@"
+  else
+    vm_helper runas "$context" "$uid" -- "$@"
+  fi
+}
+
+if [ "$LAUNCHER" != seclabel ]; then
+  vm_helper label /img/a.img system_u:object_r:svirt_image_t:s0:c1,c2
+  vm_helper label /img/b.img system_u:object_r:svirt_image_t:s0:c3,c4
+  # A shareable disk: the image type at s0, no categories.
+  vm_helper label /img/shared.img system_u:object_r:svirt_image_t:s0
+fi
+
+cross_reads() {  # $1: pass name
+  run_as_guest guestA "$GUEST_A_CONTEXT" $GUEST_A_UID -- /bin/vm_helper read "$1 guestA-own" /img/a.img
+  run_as_guest guestA "$GUEST_A_CONTEXT" $GUEST_A_UID -- /bin/vm_helper read "$1 guestA-other" /img/b.img
+  run_as_guest guestA "$GUEST_A_CONTEXT" $GUEST_A_UID -- /bin/vm_helper read "$1 guestA-shared" /img/shared.img
+  run_as_guest guestB "$GUEST_B_CONTEXT" $GUEST_B_UID -- /bin/vm_helper read "$1 guestB-own" /img/b.img
+  run_as_guest guestB "$GUEST_B_CONTEXT" $GUEST_B_UID -- /bin/vm_helper read "$1 guestB-other" /img/a.img
+  run_as_guest guestB "$GUEST_B_CONTEXT" $GUEST_B_UID -- /bin/vm_helper read "$1 guestB-shared" /img/shared.img
+}
+
+if [ "$LAUNCHER" = seclabel ]; then
+  # Pass 1, the selinux driver alone: the guests stay root and DAC cannot be
+  # what denies. Pass 2, selinux and dac as deployed.
+  SECLABEL_CONFIG=/etc/seclabel/selinux-only.toml SECLABEL_STATE=/tmp/state-selinux
+  cross_reads selinux-only
+  for guest in guestA guestB; do
+    seclabel --config "$SECLABEL_CONFIG" --state-dir "$SECLABEL_STATE" dominfo $guest |
+      sed -n "s/^Security label: */SECLABEL-VM: dominfo $guest /p"
+    seclabel --config "$SECLABEL_CONFIG" --state-dir "$SECLABEL_STATE" restore $guest >/dev/null
+  done
+  SECLABEL_CONFIG=/etc/seclabel/selinux-dac.toml SECLABEL_STATE=/tmp/state-dac
+fi
+cross_reads enforcing
+for image in a b shared; do
+  marker "image $image $(vm_helper context /img/$image.img)"
+done
+
+# The kernel's own record of each denial (not ours): guest A's pair reading
+# guest B's image and the other way round.
+dmesg | grep 'avc:  denied' | grep 'svirt_t' | while read -r line; do
+  marker "avc ${line#*avc:  }"
+done
+
+# Control: permissive mode. The same cross read must now succeed, or the
+# denials above were not SELinux's.
+echo 0 >/sys/fs/selinux/enforce
+marker "enforce $(cat /sys/fs/selinux/enforce)"
+cross_reads permissive
+marker "done"
+poweroff -f
