@@ -1,0 +1,366 @@
+#include "secdriver/manager.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "secdriver/dac_driver.h"
+#include "secdriver/guest_resources.h"
+#include "secdriver/none_driver.h"
+#include "secdriver/process_liveness.h"
+#include "secdriver/safe_file.h"
+#include "secdriver/selinux_driver.h"
+#include "xml/xml.h"
+
+namespace seclabel {
+namespace {
+
+// Who is doing the work an intent announces: recover leaves alone the
+// intents of a process that is still alive (another prepare in progress).
+std::string workerPayload(const std::string& extra = {}) {
+  nlohmann::json payload;
+  payload["pid"] = ::getpid();
+  payload["start"] = processStartTime(::getpid()).value_or(0);
+  if (!extra.empty()) payload["what"] = extra;
+  return payload.dump();
+}
+
+bool workerIsAlive(const Intent& intent) {
+  auto payload = nlohmann::json::parse(intent.payloadJson, nullptr, false);
+  if (!payload.is_object() || !payload.contains("pid") || !payload.contains("start")) return false;
+  auto pid = payload["pid"].get<pid_t>();
+  if (pid == ::getpid()) return false;
+  return processIsAlive(pid, payload["start"].get<uint64_t>());
+}
+
+const DeviceSeclabel* deviceSeclabelFor(const GuestResource& resource, const std::string& model) {
+  if (!resource.seclabels) return nullptr;
+  const DeviceSeclabel* anyModel = nullptr;
+  for (const auto& seclabel : *resource.seclabels) {
+    if (seclabel.model == model) return &seclabel;
+    if (seclabel.model.empty() && !anyModel) anyModel = &seclabel;
+  }
+  return anyModel;
+}
+
+std::string describe(const GuestResource& resource) {
+  std::string what = toString(resource.role);
+  if (resource.diskTarget) what += " " + *resource.diskTarget;
+  return what;
+}
+
+}  // namespace
+
+SecurityManager::SecurityManager(const Config& config, Store& store, SelinuxHost& selinux,
+                                 std::function<void(const std::string&)> warn)
+    : config_(config), store_(store), selinux_(selinux), warn_(std::move(warn)) {
+  for (const auto& model : config_.securityDrivers) {
+    if (model == "selinux") {
+      drivers_.push_back(std::make_unique<SelinuxDriver>(config_.selinux, selinux_));
+      if (!selinux_.enabled() && warn_)
+        warn_("SELinux is disabled on this host: selinux labels are allocated, written and "
+              "reported, but the guest process context is not enforced");
+    } else if (model == "dac") {
+      drivers_.push_back(std::make_unique<DacDriver>(config_.dac));
+    } else {
+      drivers_.push_back(std::make_unique<NoneDriver>());
+    }
+  }
+}
+
+SecurityManager::~SecurityManager() = default;
+
+SecurityDriver* SecurityManager::driverFor(const std::string& model) const {
+  for (const auto& driver : drivers_)
+    if (model == driver->model()) return driver.get();
+  return nullptr;
+}
+
+GuestRecord SecurityManager::prepare(Domain& domain) {
+  resolveSeclabelModels(domain, config_.securityDrivers);
+  // Every driver of the stack labels every guest: a driver the XML does not
+  // mention gets libvirt's default, a dynamic label with relabeling.
+  for (const auto& driver : drivers_) {
+    if (domain.seclabelFor(driver->model())) continue;
+    Seclabel implicit;
+    implicit.model = driver->model();
+    if (implicit.model == "none") implicit.type = SeclabelType::None, implicit.relabel = false;
+    domain.seclabels.push_back(implicit);
+  }
+
+  Owner owner{domain.uuid, domain.name, localHostName()};
+  GuestRecord record;
+  record.uuid = domain.uuid;
+  record.name = domain.name;
+  record.domainType = domain.type;
+  record.host = owner.host;
+  for (const auto& driver : drivers_) record.drivers.push_back(driver->model());
+
+  int64_t intent = 0;
+  {
+    auto transaction = store_.begin();
+    store_.putGuest(record);  // a duplicate name or uuid stops here, nothing done
+    intent = store_.recordIntent(record.uuid, IntentKind::Prepare, workerPayload());
+    transaction->commit();
+  }
+
+  try {
+    for (const auto& driver : drivers_) {
+      try {
+        driver->generateLabel(*domain.seclabelFor(driver->model()), store_, owner);
+      } catch (const Error& e) {
+        throw e.withContext(std::string(driver->model()) + " driver");
+      }
+    }
+    labelResources(domain, owner);
+    record.liveXml = formatDomainXml(domain, XmlForm::Live);
+    auto transaction = store_.begin();
+    store_.updateGuest(record);
+    store_.completeIntent(intent);
+    transaction->commit();
+  } catch (const Error&) {
+    std::vector<std::string> warnings;
+    undoGuest(record.uuid, warnings);
+    store_.completeIntent(intent);
+    if (warn_)
+      for (const auto& warning : warnings) warn_(warning);
+    throw;
+  }
+  return record;
+}
+
+void SecurityManager::labelResources(Domain& domain, const Owner& owner) {
+  const auto resources = guestResources(domain);
+  for (std::size_t index = 0; index < resources.size(); ++index) {
+    const GuestResource& resource = resources[index];
+    const bool fdpassCandidate = resource.diskTarget.has_value();
+    auto serveByFdPassing = [&](const std::string& path) {
+      store_.addFdPassedDisk(owner.guestUuid,
+                             {*resource.diskTarget, path,
+                              resource.readonlyDisk ? DiskAccess::ReadOnly : DiskAccess::ReadWrite});
+    };
+
+    // What each driver of the stack wants this file to look like.
+    std::vector<std::pair<const SecurityDriver*, ResourceChange>> changes;
+    for (const auto& driver : drivers_) {
+      const Seclabel* seclabel = domain.seclabelFor(driver->model());
+      const DeviceSeclabel* device = deviceSeclabelFor(resource, driver->model());
+      if (device && ((device->relabel && !*device->relabel) || device->labelskip)) continue;
+      auto change = driver->resourceChange(*seclabel, resource.role,
+                                           device ? device->label : std::nullopt);
+      if (change && !change->empty()) changes.emplace_back(driver.get(), *change);
+    }
+
+    std::string resolved;
+    try {
+      resolved = resolvePathOnce(resource.path);
+    } catch (const Error& e) {
+      if (resource.mayBeAbsent && e.errnum() == ENOENT) continue;
+      throw e.withContext(describe(resource));
+    }
+    if (fdpassCandidate && config_.fdpass == FdpassMode::Always) {
+      serveByFdPassing(resolved);
+      continue;
+    }
+    if (changes.empty()) continue;
+    if (hooks_.afterResolve) hooks_.afterResolve(resolved);
+
+    SafeFile file = [&] {
+      try {
+        return SafeFile::open(resolved);
+      } catch (const Error& e) {
+        throw e.withContext(describe(resource));
+      }
+    }();
+    // A second name for the inode may be a link to a file the guest must not
+    // own (say /etc/shadow hard-linked into the image directory).
+    if (resource.role == ResourceRole::PrivateImage && S_ISREG(file.status().st_mode) &&
+        file.status().st_nlink > 1)
+      throw Error(ExitCode::Failed,
+                  describe(resource) + ": refusing private image " + resolved + ": it has " +
+                      std::to_string(file.status().st_nlink) +
+                      " hard links and may be a link to a file the guest must not own");
+    if (fdpassCandidate && config_.fdpass == FdpassMode::Auto && isOnNfs(file.fd())) {
+      serveByFdPassing(resolved);
+      continue;
+    }
+
+    RememberedResource original = file.captureOriginal(selinux_);
+    if (!store_.remember(original, owner.guestUuid, resourceUseOf(resource.role))) {
+      continue;  // another guest shares it and labeled it already
+    }
+
+    bool ownerChanged = false, labelChanged = false;
+    try {
+      for (const auto& [driver, change] : changes) {
+        try {
+          if (change.owner) {
+            file.changeOwner(change.owner->uid, change.owner->gid);
+            ownerChanged = true;
+          }
+          if (change.selinuxLabel) {
+            file.setSelinuxLabel(selinux_, *change.selinuxLabel);
+            labelChanged = true;
+          }
+        } catch (const Error& e) {
+          std::string hint;
+          if (isRefusedByFilesystem(e.errnum()))
+            hint = fdpassCandidate ? " (the file system refuses; set fdpass = \"auto\" to serve it "
+                                     "by fd passing)"
+                                   : " (the file system refuses)";
+          throw Error(e.code(), std::string(driver->model()) + " driver: " + describe(resource) +
+                                    ": " + e.what() + hint,
+                      e.errnum());
+        }
+      }
+    } catch (const Error& e) {
+      // Put back what this file already got, then either serve the disk by
+      // fd passing or fail the prepare (fdpass = "never").
+      RememberedResource partial = original;
+      try {
+        if (ownerChanged || labelChanged) {
+          if (!labelChanged) partial.selinuxXattrSupported = false;
+          file.restore(selinux_, partial);
+        }
+        store_.forget(original.dev, original.ino, owner.guestUuid);
+      } catch (const Error& undo) {
+        if (warn_) warn_(undo.what());
+      }
+      if (fdpassCandidate && config_.fdpass == FdpassMode::Auto &&
+          isRefusedByFilesystem(e.errnum())) {
+        serveByFdPassing(resolved);
+        continue;
+      }
+      throw;
+    }
+    if (hooks_.afterResourceLabeled) hooks_.afterResourceLabeled(index);
+  }
+}
+
+void SecurityManager::undoGuest(const std::string& uuid, std::vector<std::string>& warnings) {
+  for (const HeldResource& held : store_.resourcesOf(uuid)) {
+    const RememberedResource& original = held.original;
+    // Hold the store's write lock while the file is put back, so no other
+    // guest starts sharing it between "we are the last" and the restore.
+    auto transaction = store_.begin();
+    bool last = true;
+    for (const auto& holder : store_.holdersOf(original.dev, original.ino))
+      if (holder.guestUuid != uuid) last = false;
+    if (last) {
+      try {
+        SafeFile file = SafeFile::open(original.path);
+        if (file.status().st_dev != original.dev || file.status().st_ino != original.ino) {
+          warnings.push_back("not restoring " + original.path +
+                             ": it is no longer the file that was labeled");
+        } else {
+          file.restore(selinux_, original);
+        }
+      } catch (const Error& e) {
+        warnings.push_back(e.what());
+      }
+    }
+    for (uint32_t i = 0; i < held.references; ++i) store_.forget(original.dev, original.ino, uuid);
+    transaction->commit();
+  }
+  auto transaction = store_.begin();
+  store_.removeFdPassedDisks(uuid);
+  store_.releaseAllOf(uuid);
+  store_.deleteGuest(uuid);
+  transaction->commit();
+}
+
+GuestRecord SecurityManager::requireGuest(const std::string& nameOrUuid) {
+  auto record = store_.findGuest(nameOrUuid);
+  if (!record) throw Error::invalidInput("no such guest: " + nameOrUuid);
+  return *record;
+}
+
+void SecurityManager::restore(const std::string& nameOrUuid) {
+  GuestRecord record = requireGuest(nameOrUuid);
+  if (record.state == GuestState::Running && record.pid && record.pidStartTime &&
+      processIsAlive(static_cast<pid_t>(*record.pid), *record.pidStartTime))
+    throw Error(ExitCode::Failed, "guest " + record.name + " is still running (pid " +
+                                      std::to_string(*record.pid) + ")");
+  int64_t intent = store_.recordIntent(record.uuid, IntentKind::Restore, workerPayload());
+  std::vector<std::string> warnings;
+  undoGuest(record.uuid, warnings);
+  store_.completeIntent(intent);
+  if (warn_)
+    for (const auto& warning : warnings) warn_(warning);
+}
+
+void SecurityManager::markRunning(const std::string& uuid, pid_t pid) {
+  GuestRecord record = requireGuest(uuid);
+  record.state = GuestState::Running;
+  record.pid = pid;
+  record.pidStartTime = processStartTime(pid);
+  store_.updateGuest(record);
+}
+
+std::vector<std::string> SecurityManager::recover() {
+  std::vector<std::string> report;
+  for (const Intent& intent : store_.pendingIntents()) {
+    if (workerIsAlive(intent)) continue;  // still in progress elsewhere
+    auto guest = store_.findGuest(intent.guestUuid);
+    std::string name = guest ? guest->name : intent.guestUuid;
+    std::vector<std::string> warnings;
+    switch (intent.kind) {
+      case IntentKind::Prepare:
+        undoGuest(intent.guestUuid, warnings);
+        report.push_back("undid the interrupted prepare of guest " + name);
+        break;
+      case IntentKind::Restore:
+        undoGuest(intent.guestUuid, warnings);
+        report.push_back("finished the interrupted restore of guest " + name);
+        break;
+      default:
+        break;
+    }
+    store_.completeIntent(intent.id);
+    for (const auto& warning : warnings) report.push_back("warning: " + warning);
+  }
+  for (const GuestRecord& guest : store_.listGuests()) {
+    if (guest.state != GuestState::Running || !guest.pid) continue;
+    if (guest.pidStartTime &&
+        processIsAlive(static_cast<pid_t>(*guest.pid), *guest.pidStartTime))
+      continue;
+    std::vector<std::string> warnings;
+    undoGuest(guest.uuid, warnings);
+    report.push_back("restored guest " + guest.name + ": its process " +
+                     std::to_string(*guest.pid) + " is gone");
+    for (const auto& warning : warnings) report.push_back("warning: " + warning);
+  }
+  return report;
+}
+
+ProcessLabels SecurityManager::processLabels(const Domain& liveDomain) const {
+  ProcessLabels labels;
+  for (const auto& driver : drivers_)
+    if (const Seclabel* seclabel = liveDomain.seclabelFor(driver->model()))
+      driver->processLabels(*seclabel, labels);
+  return labels;
+}
+
+GuestInfo SecurityManager::info(const std::string& nameOrUuid) {
+  GuestInfo info{requireGuest(nameOrUuid), {}};
+  Domain live = parseDomainXml(info.record.liveXml, XmlForm::Live);
+  for (const auto& model : info.record.drivers) {
+    SecurityInfo security{model, "0", "", "enforcing"};
+    if (const SecurityDriver* driver = driverFor(model)) {
+      security.doi = driver->doi();
+      security.enforcement = driver->enforcement();
+    } else if (model == "selinux") {
+      security.enforcement = toString(selinux_.mode());
+    }
+    if (const Seclabel* seclabel = live.seclabelFor(model); seclabel && seclabel->label)
+      security.label = *seclabel->label;
+    info.security.push_back(security);
+  }
+  return info;
+}
+
+}  // namespace seclabel

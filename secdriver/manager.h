@@ -1,0 +1,107 @@
+// The stacked security manager: every configured driver, in config order, for
+// every guest; all-or-nothing.
+//
+// prepare() generates each driver's label, labels each resource, and stores
+// the guest. If any driver fails at any step, everything already done by every
+// driver is undone (files restored exactly, identities released, the guest
+// forgotten) and the error names the driver, the object and the reason.
+//
+// Crash safety: a Prepare intent carrying this process's pid and start time
+// is committed before anything changes, and every file's original is
+// remembered in the store before the file is touched. recover() undoes the
+// work of any prepare whose process is gone.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "alloc/store.h"
+#include "core/config.h"
+#include "secdriver/driver.h"
+#include "secdriver/selinux_host.h"
+#include "xml/domain.h"
+
+namespace seclabel {
+
+class AuditLog;
+
+// Test seams between the steps of a prepare (never set in production).
+struct ManagerHooks {
+  // After a resource's path was resolved, before it is opened.
+  std::function<void(const std::string& resolvedPath)> afterResolve;
+  // After each resource was labeled (for crash tests).
+  std::function<void(std::size_t index)> afterResourceLabeled;
+};
+
+// One driver's line in dominfo.
+struct SecurityInfo {
+  std::string model;
+  std::string doi;
+  std::string label;        // empty for model none
+  std::string enforcement;  // enforcing | permissive | disabled
+};
+
+struct GuestInfo {
+  GuestRecord record;
+  std::vector<SecurityInfo> security;  // stack order
+};
+
+class SecurityManager {
+ public:
+  // `warn` receives one-line warnings (e.g. selinux on a host without it).
+  SecurityManager(const Config& config, Store& store, SelinuxHost& selinux,
+                  std::function<void(const std::string&)> warn = {});
+  ~SecurityManager();
+
+  const Config& config() const { return config_; }
+  Store& store() { return store_; }
+  SelinuxHost& selinuxHost() { return selinux_; }
+  const std::vector<std::unique_ptr<SecurityDriver>>& drivers() const { return drivers_; }
+
+  void setHooks(ManagerHooks hooks) { hooks_ = std::move(hooks); }
+  void setAudit(AuditLog* audit) { audit_ = audit; }
+
+  // Labels and stores the guest; `domain` then carries every driver's
+  // generated label (format it with XmlForm::Live). Returns the record.
+  GuestRecord prepare(Domain& domain);
+
+  // Restores every resource of the guest exactly, releases its identities,
+  // forgets it. Safe to run again after an interruption. Throws
+  // Error(InvalidInput, "no such guest: X") for an unknown guest.
+  void restore(const std::string& nameOrUuid);
+
+  // Marks a prepared guest as running in process `pid`.
+  void markRunning(const std::string& uuid, pid_t pid);
+
+  // Undoes prepares whose process died, finishes interrupted restores, and
+  // restores guests whose recorded process is gone. Returns one line per
+  // action taken.
+  std::vector<std::string> recover();
+
+  // The identity every driver gives the process of this (prepared) guest.
+  ProcessLabels processLabels(const Domain& liveDomain) const;
+
+  GuestInfo info(const std::string& nameOrUuid);
+  GuestRecord requireGuest(const std::string& nameOrUuid);
+
+ private:
+  SecurityDriver* driverFor(const std::string& model) const;
+  void labelResources(Domain& domain, const Owner& owner);
+  // Restores and releases everything `uuid` holds and deletes the guest;
+  // collects problems in `warnings` instead of stopping half-way.
+  void undoGuest(const std::string& uuid, std::vector<std::string>& warnings);
+
+  Config config_;
+  Store& store_;
+  SelinuxHost& selinux_;
+  std::function<void(const std::string&)> warn_;
+  std::vector<std::unique_ptr<SecurityDriver>> drivers_;
+  ManagerHooks hooks_;
+  AuditLog* audit_ = nullptr;
+};
+
+}  // namespace seclabel

@@ -1,0 +1,153 @@
+#include "core/config.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <unistd.h>
+
+#include "core/error.h"
+
+namespace seclabel {
+namespace {
+
+Config parse(const std::string& text, bool selinux = true) {
+  return Config::parse(text, "test.toml", selinux);
+}
+
+std::string errorOf(const std::string& text) {
+  try {
+    parse(text);
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::InvalidInput);
+    return e.what();
+  }
+  ADD_FAILURE() << "no error for: " << text;
+  return "";
+}
+
+}  // namespace
+
+TEST(Config, DefaultsStackSelinuxThenDacWhenTheHostHasSelinux) {
+  Config c = parse("");
+  EXPECT_EQ(c.securityDrivers, (std::vector<std::string>{"selinux", "dac"}));
+  EXPECT_FALSE(c.securityDriversExplicit);
+  EXPECT_EQ(c.fdpass, FdpassMode::Auto);
+  EXPECT_EQ(c.dac.range.first, 1879048192u);
+  EXPECT_EQ(c.dac.range.last, 1879113727u);
+  EXPECT_EQ(c.dac.range.size(), 65536u);
+  EXPECT_FALSE(c.dac.gidRange);
+  EXPECT_EQ(c.selinux.domain, "system_u:system_r:svirt_t:s0");
+  EXPECT_EQ(c.selinux.image, "system_u:object_r:svirt_image_t:s0");
+  EXPECT_EQ(c.selinux.content, "system_u:object_r:virt_content_t:s0");
+  EXPECT_EQ(c.selinux.categories.pairCount(), 523776u);
+  EXPECT_EQ(c.audit.sink, AuditSink::Kernel);
+  EXPECT_FALSE(c.audit.required);
+  EXPECT_TRUE(c.process.noNewPrivs);
+}
+
+TEST(Config, DefaultsLeaveSelinuxOutWhenTheHostHasNone) {
+  EXPECT_EQ(parse("", false).securityDrivers, (std::vector<std::string>{"dac"}));
+}
+
+TEST(Config, ReadsEveryDocumentedKey) {
+  Config c = parse(R"(
+security_driver = ["dac", "selinux"]
+fdpass = "never"
+[dac]
+range = "100000-100099"
+gid_range = "200000-200099"
+groups = ["kvm"]
+[selinux]
+domain = "system_u:system_r:my_t:s0"
+image = "system_u:object_r:my_image_t:s0"
+content = "system_u:object_r:my_content_t:s0"
+categories = "c10.c20"
+[audit]
+sink = "file:/var/log/seclabel-audit.jsonl"
+required = true
+[process]
+no_new_privs = false
+)");
+  EXPECT_EQ(c.securityDrivers, (std::vector<std::string>{"dac", "selinux"}));
+  EXPECT_TRUE(c.securityDriversExplicit);
+  EXPECT_EQ(c.fdpass, FdpassMode::Never);
+  EXPECT_EQ(c.dac.range.format(), "100000-100099");
+  ASSERT_TRUE(c.dac.gidRange);
+  EXPECT_EQ(c.dac.gidRange->format(), "200000-200099");
+  EXPECT_EQ(c.dac.groups, (std::vector<std::string>{"kvm"}));
+  EXPECT_EQ(c.selinux.domain, "system_u:system_r:my_t:s0");
+  EXPECT_TRUE(c.selinux.contextsFromConfig);
+  EXPECT_EQ(c.selinux.categories.format(), "c10.c20");
+  EXPECT_EQ(c.selinux.categories.pairCount(), 55u);
+  EXPECT_EQ(c.audit.sink, AuditSink::File);
+  EXPECT_EQ(c.audit.path, "/var/log/seclabel-audit.jsonl");
+  EXPECT_TRUE(c.audit.required);
+  EXPECT_FALSE(c.process.noNewPrivs);
+}
+
+TEST(Config, UnknownKeysAreErrorsNamingTheKey) {
+  EXPECT_EQ(errorOf("colour = 1"), "test.toml: colour: unknown key");
+  EXPECT_EQ(errorOf("[dac]\nrang = \"1-2\""), "test.toml: dac.rang: unknown key");
+  EXPECT_EQ(errorOf("[selinux]\nlevel = \"s0\""), "test.toml: selinux.level: unknown key");
+}
+
+TEST(Config, BadValuesAreErrorsNamingKeyAndValue) {
+  EXPECT_EQ(errorOf("fdpass = \"sometimes\""),
+            "test.toml: fdpass: invalid value 'sometimes': expected \"auto\", \"always\" or \"never\"");
+  EXPECT_EQ(errorOf("security_driver = [\"apparmor\"]"),
+            "test.toml: security_driver: invalid value 'apparmor': unknown security driver (known: selinux, dac, none)");
+  EXPECT_EQ(errorOf("security_driver = [\"dac\", \"dac\"]"),
+            "test.toml: security_driver: invalid value 'dac': listed twice");
+  EXPECT_EQ(errorOf("security_driver = \"dac\""),
+            "test.toml: security_driver: invalid value 'dac': expected an array of strings");
+  EXPECT_EQ(errorOf("[dac]\nrange = \"20-10\""),
+            "test.toml: dac.range: invalid value '20-10': FIRST is greater than LAST");
+  EXPECT_EQ(errorOf("[dac]\nrange = \"-5-10\""),
+            "test.toml: dac.range: invalid value '-5-10': expected FIRST-LAST with decimal ids");
+  EXPECT_EQ(errorOf("[dac]\nrange = \"0-10\""),
+            "test.toml: dac.range: invalid value '0-10': must not include uid 0");
+  EXPECT_EQ(errorOf("[dac]\nrange = \"10-4294967295\""),
+            "test.toml: dac.range: invalid value '10-4294967295': 4294967295 is not a valid id");
+  EXPECT_EQ(errorOf("[dac]\nrange = \"10-19\"\ngid_range = \"10-11\""),
+            "test.toml: dac.gid_range: invalid value '10-11': must hold as many ids as dac.range");
+  EXPECT_EQ(errorOf("[selinux]\ncategories = \"c5.c5\""),
+            "test.toml: selinux.categories: invalid value 'c5.c5': needs at least two categories, LOW < HIGH");
+  EXPECT_EQ(errorOf("[selinux]\ncategories = \"c0.c2048\""),
+            "test.toml: selinux.categories: invalid value 'c0.c2048': categories go up to c1023");
+  EXPECT_EQ(errorOf("[selinux]\ndomain = \"svirt_t\""),
+            "test.toml: selinux.domain: invalid value 'svirt_t': expected an SELinux context user:role:type:level");
+  EXPECT_EQ(errorOf("[audit]\nsink = \"file:relative\""),
+            "test.toml: audit.sink: invalid value 'file:relative': expected \"kernel\", \"none\" or \"file:/absolute/path\"");
+  EXPECT_EQ(errorOf("[audit]\nrequired = \"yes\""),
+            "test.toml: audit.required: invalid value 'yes': expected true or false");
+  EXPECT_EQ(errorOf("dac = 5"), "test.toml: dac: invalid value '5': expected a table [dac]");
+}
+
+TEST(Config, TomlSyntaxErrorsNameTheLine) {
+  std::string message = errorOf("fdpass = \"auto\"\n[dac\n");
+  EXPECT_EQ(message.rfind("test.toml: line 2: ", 0), 0u) << message;
+}
+
+TEST(Config, MissingDefaultFileMeansDefaultsButAMissingNamedFileIsAnError) {
+  Config c = Config::load("/nonexistent/seclabel.toml", true, false);
+  EXPECT_EQ(c.securityDrivers, (std::vector<std::string>{"dac"}));
+  try {
+    Config::load("/nonexistent/seclabel.toml", false, false);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::InvalidInput);
+    EXPECT_STREQ(e.what(), "cannot read config /nonexistent/seclabel.toml: No such file or directory");
+  }
+}
+
+TEST(Config, LoadsAFileFromDisk) {
+  char path[] = "/tmp/seclabel-config-XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  close(fd);
+  std::ofstream(path) << "fdpass = \"always\"\n";
+  EXPECT_EQ(Config::load(path, false, false).fdpass, FdpassMode::Always);
+  unlink(path);
+}
+
+}  // namespace seclabel
