@@ -1,0 +1,102 @@
+// Opening the state directory: permissions, WAL, schema versions.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+
+#include "alloc/store.h"
+#include "core/error.h"
+#include "tests/alloc/store_audit.h"
+#include "tests/alloc/temp_state_dir.h"
+
+namespace seclabel {
+namespace {
+
+using testing::TempStateDir;
+
+mode_t modeOf(const std::string& path) {
+  struct stat st;
+  EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path;
+  return st.st_mode & 07777;
+}
+
+void execSql(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+}
+
+TEST(StoreOpen, CreatesAPrivateDirectoryAndDatabaseWhateverTheUmask) {
+  TempStateDir dir;
+  mode_t old = ::umask(0);
+  auto store = openSqliteStore(dir.stateDir());
+  ::umask(old);
+  EXPECT_EQ(modeOf(dir.stateDir()), 0700u);
+  EXPECT_EQ(modeOf(dir.databasePath()), 0600u);
+  struct stat st;
+  ASSERT_EQ(::stat(dir.databasePath().c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, ::geteuid());
+  // The WAL file exists once written, with the database's mode.
+  store->recordIntent("u", IntentKind::Prepare, "{}");
+  EXPECT_EQ(modeOf(dir.databasePath() + "-wal"), 0600u);
+}
+
+TEST(StoreOpen, UsesWalAndTheCurrentSchemaVersion) {
+  TempStateDir dir;
+  auto store = openSqliteStore(dir.stateDir());
+  EXPECT_EQ(testing::queryInteger(dir.databasePath(), "PRAGMA user_version"), 1);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(dir.databasePath().c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* statement = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &statement, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(statement), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(statement, 0)), "wal");
+  sqlite3_finalize(statement);
+  sqlite3_close(db);
+}
+
+TEST(StoreOpen, KeepsDataAcrossReopening) {
+  TempStateDir dir;
+  AllocationSpace space = AllocationSpace::custom(IdentityKind::Dac, "t", {{100, 200}});
+  uint64_t id = openSqliteStore(dir.stateDir())->allocate(space, {"u", "n", "h"});
+  EXPECT_EQ(openSqliteStore(dir.stateDir())->holderOf(IdentityKind::Dac, id),
+            (Owner{"u", "n", "h"}));
+}
+
+TEST(StoreOpen, RefusesADatabaseFromANewerSeclabel) {
+  TempStateDir dir;
+  openSqliteStore(dir.stateDir());
+  execSql(dir.databasePath(), "PRAGMA user_version = 99");
+  try {
+    openSqliteStore(dir.stateDir());
+    FAIL() << "opened a newer schema";
+  } catch (const Error& error) {
+    EXPECT_NE(std::string(error.what()).find("schema version 99, newer than this seclabel"),
+              std::string::npos)
+        << error.what();
+  }
+}
+
+TEST(StoreOpen, RefusesAStateDirectoryOthersCanWrite) {
+  TempStateDir dir;
+  ASSERT_EQ(::mkdir(dir.stateDir().c_str(), 0777), 0);
+  ASSERT_EQ(::chmod(dir.stateDir().c_str(), 0777), 0);
+  try {
+    openSqliteStore(dir.stateDir());
+    FAIL();
+  } catch (const Error& error) {
+    EXPECT_EQ(error.code(), ExitCode::PermissionDenied);
+  }
+}
+
+TEST(StoreOpen, RefusesADatabaseThatIsASymlink) {
+  TempStateDir dir;
+  ASSERT_EQ(::mkdir(dir.stateDir().c_str(), 0700), 0);
+  std::filesystem::create_symlink("/etc/passwd", dir.databasePath());
+  EXPECT_THROW(openSqliteStore(dir.stateDir()), Error);
+}
+
+}  // namespace
+}  // namespace seclabel
