@@ -61,9 +61,6 @@ SecurityManager::SecurityManager(const Config& config, Store& store, SelinuxHost
   for (const auto& model : config_.securityDrivers) {
     if (model == "selinux") {
       drivers_.push_back(std::make_unique<SelinuxDriver>(config_.selinux, selinux_));
-      if (!selinux_.enabled() && warn_)
-        warn_("SELinux is disabled on this host: selinux labels are allocated, written and "
-              "reported, but the guest process context is not enforced");
     } else if (model == "dac") {
       drivers_.push_back(std::make_unique<DacDriver>(config_.dac));
     } else {
@@ -82,6 +79,9 @@ SecurityDriver* SecurityManager::driverFor(const std::string& model) const {
 
 GuestRecord SecurityManager::prepare(Domain& domain) {
   resolveSeclabelModels(domain, config_.securityDrivers);
+  if (driverFor("selinux") && !selinux_.enabled() && warn_)
+    warn_("SELinux is disabled on this host: selinux labels are allocated, written and "
+          "reported, but the guest process context is not enforced");
   // Every driver of the stack labels every guest: a driver the XML does not
   // mention gets libvirt's default, a dynamic label with relabeling.
   for (const auto& driver : drivers_) {

@@ -16,5 +16,6 @@ namespace seclabel::tools {
 using Action = std::function<int()>;
 
 void addValidateCommand(CLI::App& app, const GlobalOptions& global, Action& action);
+void addGuestCommands(CLI::App& app, const GlobalOptions& global, Action& action);
 
 }  // namespace seclabel::tools

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   global.addTo(app);
   tools::Action action;
   tools::addValidateCommand(app, global, action);
+  tools::addGuestCommands(app, global, action);
 
   try {
     app.parse(argc, argv);
