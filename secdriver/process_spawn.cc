@@ -1,0 +1,182 @@
+#include "secdriver/process_spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "core/error.h"
+#include "core/unique_fd.h"
+
+extern char** environ;
+
+namespace seclabel {
+
+namespace {
+
+bool isExecutableFile(const std::string& path) {
+  struct stat info {};
+  return ::stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode) &&
+         (info.st_mode & (S_IXUSR | S_IXGRP | S_IXOTH)) != 0;
+}
+
+// argv as execve() wants it; the pointers stay valid while `argv` lives.
+std::vector<char*> execArguments(const std::vector<std::string>& argv) {
+  std::vector<char*> pointers;
+  pointers.reserve(argv.size() + 1);
+  for (const std::string& argument : argv) {
+    pointers.push_back(const_cast<char*>(argument.c_str()));
+  }
+  pointers.push_back(nullptr);
+  return pointers;
+}
+
+void requireCommand(const std::vector<std::string>& argv) {
+  if (argv.empty() || argv[0].empty()) {
+    throw Error::invalidInput("no command to execute");
+  }
+}
+
+// Writes the whole report; a pipe write under PIPE_BUF is atomic.
+void report(int fd, const ProcessStepFailure& failure) {
+  const char* bytes = reinterpret_cast<const char*>(&failure);
+  size_t left = sizeof failure;
+  while (left > 0) {
+    ssize_t n = ::write(fd, bytes, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    bytes += n;
+    left -= size_t(n);
+  }
+}
+
+// The child between fork() and execve(): no allocation, no throw.
+[[noreturn]] void runChild(const char* path, char* const* args, int reportFd,
+                           const PreparedIdentity& identity, SelinuxHost& host,
+                           const ApplyHooks* hooks) {
+  // The launcher's handlers must not run in the guest's process (they
+  // would touch the launcher's state); execve keeps ignored signals
+  // ignored, so reset those too. Signals stay blocked until the exec.
+  struct sigaction defaults {};
+  defaults.sa_handler = SIG_DFL;
+  sigemptyset(&defaults.sa_mask);
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &defaults, nullptr);
+  }
+
+  ProcessStepFailure failure;
+  if (!applyProcessIdentity(identity, host, &failure, reportFd, hooks)) {
+    report(reportFd, failure);
+    ::_exit(kExitCannotRun);
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  ::execve(path, args, environ);
+  const int err = errno;
+  failure.step = ProcessStep::Exec;
+  failure.errnum = err;
+  report(reportFd, failure);
+  ::_exit(err == ENOENT ? kExitCommandNotFound : kExitCannotRun);
+}
+
+}  // namespace
+
+std::string resolveCommand(const std::string& name) {
+  if (name.find('/') != std::string::npos) return name;
+  const char* path = std::getenv("PATH");
+  std::string directories =
+      path != nullptr && *path != '\0' ? path : "/usr/local/bin:/usr/bin:/bin";
+  size_t start = 0;
+  for (;;) {
+    size_t end = directories.find(':', start);
+    std::string directory = directories.substr(
+        start, end == std::string::npos ? std::string::npos : end - start);
+    // An empty $PATH entry is the current directory; a launcher running as
+    // root must not pick up a binary from wherever it was started.
+    if (!directory.empty() && directory[0] == '/') {
+      std::string candidate = directory + "/" + name;
+      if (isExecutableFile(candidate)) return candidate;
+    }
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  throw Error(ExitCode::Failed,
+              "cannot execute " + name + ": command not found in PATH",
+              ENOENT);
+}
+
+pid_t spawnWithIdentity(const std::vector<std::string>& argv,
+                        const PreparedIdentity& identity, SelinuxHost& host,
+                        const ApplyHooks* hooks) {
+  requireCommand(argv);
+  // Everything the child needs is allocated here, before fork.
+  const std::string path = resolveCommand(argv[0]);
+  std::vector<char*> args = execArguments(argv);
+
+  int pipeFds[2];
+  if (::pipe2(pipeFds, O_CLOEXEC) != 0) {
+    throw Error::fromErrno("cannot create the exec report pipe", errno);
+  }
+  UniqueFd readEnd(pipeFds[0]);
+  UniqueFd writeEnd(pipeFds[1]);
+
+  // No signal handler of ours may run in the child before it resets them.
+  sigset_t all, previous;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &previous);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    runChild(path.c_str(), args.data(), writeEnd.get(), identity, host, hooks);
+  }
+  const int forkErrno = errno;
+  ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  if (pid < 0) throw Error::fromErrno("cannot fork", forkErrno);
+  writeEnd.reset();
+
+  ProcessStepFailure failure;
+  char* bytes = reinterpret_cast<char*>(&failure);
+  size_t got = 0;
+  while (got < sizeof failure) {
+    ssize_t n = ::read(readEnd.get(), bytes + got, sizeof failure - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += size_t(n);
+  }
+  if (got == 0) return pid;  // EOF: execve() closed the pipe, CMD runs
+
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (got != sizeof failure) {
+    throw Error(ExitCode::Failed,
+                "cannot start " + path +
+                    ": the child's failure report was cut short");
+  }
+  throw Error(ExitCode::Failed, describeFailure(failure, identity, path),
+              failure.errnum);
+}
+
+void execWithIdentity(const std::vector<std::string>& argv,
+                      const PreparedIdentity& identity, SelinuxHost& host) {
+  requireCommand(argv);
+  const std::string path = resolveCommand(argv[0]);
+  std::vector<char*> args = execArguments(argv);
+
+  ProcessStepFailure failure;
+  if (!applyProcessIdentity(identity, host, &failure)) {
+    throw Error(ExitCode::Failed, describeFailure(failure, identity, path),
+                failure.errnum);
+  }
+  ::execve(path.c_str(), args.data(), environ);
+  failure.step = ProcessStep::Exec;
+  failure.errnum = errno;
+  throw Error(ExitCode::Failed, describeFailure(failure, identity, path),
+              failure.errnum);
+}
+
+}  // namespace seclabel

@@ -1,0 +1,51 @@
+// Starting a guest command under its identity: in a child (seclabel run, a
+// C++ launcher) or in place (seclabel exec).
+//
+// The child reports a failed step to the parent through a close-on-exec
+// pipe (the self-pipe trick): it writes one ProcessStepFailure and _exits;
+// when execve() succeeds the kernel closes the pipe and the parent reads EOF.
+// So the parent knows, before it returns, whether the guest is running.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "secdriver/process.h"
+#include "secdriver/selinux_host.h"
+
+namespace seclabel {
+
+// Exit status of a child that did not reach the guest command, as shells use
+// them: 127 when the command does not exist, 126 for every other failure.
+inline constexpr int kExitCommandNotFound = 127;
+inline constexpr int kExitCannotRun = 126;
+
+// argv[0] as execve() needs it: unchanged when it contains '/', otherwise
+// the first regular executable file of that name in $PATH (default
+// /usr/local/bin:/usr/bin:/bin). Runs before fork, as root. Throws
+// Error(Failed, ENOENT) "cannot execute NAME: command not found in PATH".
+std::string resolveCommand(const std::string& name);
+
+// Forks; the child applies `identity` (applyProcessIdentity) and execs
+// argv (argv[0] through resolveCommand, the caller's environment). Returns
+// the pid once the command is running: its execve() succeeded. Otherwise
+// reaps the child and throws Error with the failed step, for example
+// "cannot setresuid to 1879048193: Operation not permitted". The caller's
+// signal mask and dispositions are untouched; the child starts with no
+// signal blocked and every handler at its default. `hooks` is for tests.
+pid_t spawnWithIdentity(const std::vector<std::string>& argv,
+                        const PreparedIdentity& identity, SelinuxHost& host,
+                        const ApplyHooks* hooks = nullptr);
+
+// Applies `identity` to the calling process and execve()s argv in place
+// (same pid). Returns only by throwing Error; the process has then lost part
+// of its privileges and should only report and exit. The caller must be the
+// only thread that runs (credentials are per thread; glibc's setresuid
+// broadcasts, capset does not).
+[[noreturn]] void execWithIdentity(const std::vector<std::string>& argv,
+                                   const PreparedIdentity& identity,
+                                   SelinuxHost& host);
+
+}  // namespace seclabel
