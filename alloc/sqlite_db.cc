@@ -44,6 +44,15 @@ void SqliteDb::exec(const std::string& sql) {
   }
 }
 
+void SqliteDb::syncWal() {
+  sqlite3_file* wal = nullptr;
+  int rc = sqlite3_file_control(db_, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal);
+  if (rc != SQLITE_OK) fail("cannot reach the WAL file", rc);
+  if (!wal || !wal->pMethods) return;  // no WAL open: nothing pending
+  rc = wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL);
+  if (rc != SQLITE_OK) fail("cannot sync the WAL file", rc);
+}
+
 void SqliteDb::fail(const std::string& what, int rc) const {
   std::string message = sqlite3_errmsg(db_);
   if (message.empty()) message = sqlite3_errstr(rc);

@@ -100,6 +100,9 @@ class SqliteDb {
   SqliteStatement& cached(const std::string& sql);
   // Runs one or more statements without results.
   void exec(const std::string& sql);
+  // Makes every committed transaction durable now: fsyncs the WAL file
+  // (with synchronous=NORMAL a commit is written but not synced).
+  void syncWal();
   int64_t lastInsertRowid() const { return sqlite3_last_insert_rowid(db_); }
   int changes() const { return sqlite3_changes(db_); }
   // Throws Error(Failed): "state store PATH: WHAT: sqlite message".

@@ -67,6 +67,9 @@ bool SqliteStore::remember(const RememberedResource& original, const std::string
       }
     }
     first = holders.empty();
+    // The caller changes the file once this returns: the original must
+    // survive a power loss that the change survives.
+    requireDurableCommit();
     if (first) {
       // The stored original is the state before the first guest; later
       // guests see an already changed file, so their view is not kept.

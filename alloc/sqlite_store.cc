@@ -116,11 +116,15 @@ Intent readIntent(SqliteStatement& row) {
 SqliteStore::SqliteStore(const std::string& databasePath) : db_(databasePath) {
   sqlite3_busy_timeout(db_.handle(), kBusyTimeoutMs);
   // WAL: readers never block the writer and a commit is one append.
-  // synchronous=FULL: a commit is on disk before it returns, so an original
-  // label remembered before a chown survives a power loss as well as a
-  // crash (docs/performance.md weighs this against NORMAL).
+  // synchronous=NORMAL: a commit survives the process being killed at any
+  // instant, but only a WAL sync makes it survive a power loss. Records that
+  // announce a change to the host (a remembered original, an intent) are
+  // synced before commit returns (requireDurableCommit), and the WAL is
+  // sequential, so everything committed before them is synced too. Plain
+  // allocations are not: after a power loss their guests are gone anyway,
+  // and recover works from the synced records (docs/store.md).
   db_.exec("PRAGMA journal_mode = WAL");
-  db_.exec("PRAGMA synchronous = FULL");
+  db_.exec("PRAGMA synchronous = NORMAL");
   db_.exec("PRAGMA foreign_keys = ON");
   migrateSqliteSchema(db_);
 }
@@ -145,9 +149,16 @@ class SqliteStoreTransaction final : public StoreTransaction {
   explicit SqliteStoreTransaction(SqliteStore& store)
       : store_(store), transaction_(store.db_) {
     store_.transactionOpen_ = true;
+    store_.durableCommitPending_ = false;
   }
-  ~SqliteStoreTransaction() override { store_.transactionOpen_ = false; }
-  void commit() override { transaction_.commit(); }
+  ~SqliteStoreTransaction() override {
+    store_.transactionOpen_ = false;
+    store_.durableCommitPending_ = false;
+  }
+  void commit() override {
+    transaction_.commit();
+    store_.finishCommit();
+  }
 
  private:
   SqliteStore& store_;
@@ -163,6 +174,7 @@ std::unique_ptr<StoreTransaction> SqliteStore::begin() {
 
 void SqliteStore::atomically(const std::function<void()>& work) {
   if (!transactionOpen_ && callDepth_ == 0) {
+    durableCommitPending_ = false;
     SqliteTransaction transaction(db_);
     ++callDepth_;
     try {
@@ -173,6 +185,7 @@ void SqliteStore::atomically(const std::function<void()>& work) {
     }
     --callDepth_;
     transaction.commit();
+    finishCommit();
     return;
   }
   // Inside a caller's transaction (or another call of this store): a
@@ -189,6 +202,13 @@ void SqliteStore::atomically(const std::function<void()>& work) {
   }
   --callDepth_;
   db_.exec("RELEASE store_call");
+}
+
+void SqliteStore::finishCommit() {
+  if (durableCommitPending_) {
+    durableCommitPending_ = false;
+    db_.syncWal();
+  }
 }
 
 // ---- guests --------------------------------------------------------------------
@@ -299,6 +319,7 @@ int64_t SqliteStore::recordIntent(const std::string& guestUuid, IntentKind kind,
     insert->bind(1, guestUuid).bind(2, intentKindName(kind)).bind(3, payloadJson);
     insert->bind(4, nowUnix()).run();
     id = db_.lastInsertRowid();
+    requireDurableCommit();  // the caller acts on the host once this returns
   });
   return id;
 }

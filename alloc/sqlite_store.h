@@ -71,7 +71,14 @@ class SqliteStore final : public Store {
   uint64_t countUsedIn(IdentityKind kind, IdInterval interval);
 
   SqliteDb db_;
+  // Marks the open transaction as one that must be on disk when commit
+  // returns (it records something about to change the host).
+  void requireDurableCommit() { durableCommitPending_ = true; }
+  // After a commit: syncs the WAL when the transaction asked for it.
+  void finishCommit();
+
   bool transactionOpen_ = false;
+  bool durableCommitPending_ = false;
   int callDepth_ = 0;  // nesting of atomically() calls
 };
 
