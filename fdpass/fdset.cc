@@ -144,7 +144,7 @@ std::string fdsetPath(int fdsetId) { return "/dev/fdset/" + std::to_string(fdset
 
 std::vector<std::string> expandDiskPlaceholders(
     const std::vector<std::string>& argv,
-    const std::map<std::string, DiskSource>& disks) {
+    const std::map<std::string, DiskArgument>& disks) {
   std::vector<std::string> out;
   std::set<std::string> fdsetsAdded;
   for (std::size_t i = 0; i < argv.size(); ++i) {

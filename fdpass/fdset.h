@@ -22,12 +22,12 @@
 #include <variant>
 #include <vector>
 
+#include "alloc/store.h"
 #include "core/unique_fd.h"
 
 namespace seclabel {
 
-// What the guest may do with a disk.
-enum class DiskAccess { ReadOnly, ReadWrite };
+// DiskAccess (what the guest may do with a disk) is the store's: alloc/store.h.
 
 // The access mode of one fd in a set; QEMU matches on it.
 enum class FdMode { ReadOnly, ReadWrite };
@@ -92,7 +92,7 @@ std::string fdsetPath(int fdsetId);
 
 // Where a disk comes from in a QEMU argv: its own path (QEMU opens it), or an
 // fd set (QEMU gets fds).
-using DiskSource = std::variant<std::string, CommandLineFdset>;
+using DiskArgument = std::variant<std::string, CommandLineFdset>;
 
 // Expands every "{disk:TARGET}" in `argv` (argv[0] is the program and is left
 // alone) with the source of disk TARGET: the path itself, or /dev/fdset/N.
@@ -106,6 +106,6 @@ using DiskSource = std::variant<std::string, CommandLineFdset>;
 // InvalidInput.
 std::vector<std::string> expandDiskPlaceholders(
     const std::vector<std::string>& argv,
-    const std::map<std::string, DiskSource>& disks);
+    const std::map<std::string, DiskArgument>& disks);
 
 }  // namespace seclabel
