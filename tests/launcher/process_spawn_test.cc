@@ -35,7 +35,7 @@ const std::string kNoCaps = "0000000000000000";
 
 // A sticky world-writable directory, so the guest uid can create the
 // side-effect file when (and only when) its command runs.
-class SideEffectDir : public ::testing::Test {
+class SpawnedCommand : public ::testing::Test {
  protected:
   void SetUp() override {
     char pattern[] = "/tmp/seclabel-spawn-XXXXXX";
@@ -115,7 +115,7 @@ TEST(SpawnWithIdentity, AKeptFdSurvivesExecAndAnFdNotKeptIsClosed) {
   EXPECT_EQ(output, "closed\nkept\n");
 }
 
-TEST_F(SideEffectDir, TheCommandRunsAsTheGuest) {
+TEST_F(SpawnedCommand, RunsAsTheGuest) {
   SECLABEL_SKIP_UNLESS_ROOT();
   FakeSelinuxHost host(SelinuxMode::Disabled);
   PreparedIdentity prepared = PreparedIdentity::prepare(guestIdentity(), host);
@@ -127,7 +127,7 @@ TEST_F(SideEffectDir, TheCommandRunsAsTheGuest) {
   EXPECT_EQ(info.st_gid, testing::kGuestGid);
 }
 
-TEST_F(SideEffectDir, AFailedExecContextOnAnEnforcingHostMeansNoExec) {
+TEST_F(SpawnedCommand, NeverRunsAfterAFailedExecContextOnAnEnforcingHost) {
   SECLABEL_SKIP_UNLESS_ROOT();
   FakeSelinuxHost host(SelinuxMode::Enforcing, EACCES);
   ProcessIdentity identity = guestIdentity();
@@ -146,7 +146,7 @@ TEST_F(SideEffectDir, AFailedExecContextOnAnEnforcingHostMeansNoExec) {
   EXPECT_FALSE(markerExists());
 }
 
-TEST_F(SideEffectDir, AFailedSetresuidMeansNoExec) {
+TEST_F(SpawnedCommand, NeverRunsAfterAFailedSetresuid) {
   SECLABEL_SKIP_UNLESS_ROOT();
   FakeSelinuxHost host(SelinuxMode::Disabled);
   PreparedIdentity prepared = PreparedIdentity::prepare(guestIdentity(), host);
@@ -169,7 +169,7 @@ TEST_F(SideEffectDir, AFailedSetresuidMeansNoExec) {
   EXPECT_FALSE(markerExists());
 }
 
-TEST_F(SideEffectDir, AVerificationMismatchMeansNoExec) {
+TEST_F(SpawnedCommand, NeverRunsAfterAVerificationMismatch) {
   SECLABEL_SKIP_UNLESS_ROOT();
   FakeSelinuxHost host(SelinuxMode::Disabled);
   ProcessIdentity identity = guestIdentity();
@@ -188,7 +188,7 @@ TEST_F(SideEffectDir, AVerificationMismatchMeansNoExec) {
   EXPECT_FALSE(markerExists());
 }
 
-TEST_F(SideEffectDir, ACommandTheGuestMayNotExecuteIsReportedWithItsIds) {
+TEST_F(SpawnedCommand, ThatTheGuestMayNotExecuteIsReportedWithItsIds) {
   SECLABEL_SKIP_UNLESS_ROOT();
   FakeSelinuxHost host(SelinuxMode::Disabled);
   // Executable for its owner, root, only.
