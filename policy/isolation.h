@@ -43,8 +43,8 @@ struct IsolationOptions {
   // it every guest's own image and the shareable image are still checked,
   // and `sampledCrossPairs` cross-guest pairs drawn at random (uniformly,
   // with a fixed seed so a run is reproducible).
-  std::size_t allPairsGuestLimit = 3000;
-  std::size_t sampledCrossPairs = 2'000'000;
+  std::size_t allPairsGuestLimit = 2000;
+  std::size_t sampledCrossPairs = 1'000'000;
   uint64_t sampleSeed = 0x5ec1abe1;
 };
 

@@ -16,6 +16,9 @@ marker() { echo "SECLABEL-VM: $*"; }
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
+# The kernel gave init /dev/console if the initramfs had one; reopen it from
+# devtmpfs so the markers reach the serial port either way.
+exec </dev/console >/dev/console 2>&1
 mount -t selinuxfs selinuxfs /sys/fs/selinux || marker "selinuxfs-mount FAILED"
 mount -t securityfs securityfs /sys/kernel/security
 . /vmtest.conf
