@@ -62,6 +62,13 @@ int waitFor(pid_t pid) {
   return status;
 }
 
+// An fd on /dev/null at `at` or above, without the temporary one.
+UniqueFd devNullAtOrAbove(int at, int cloexecFlag) {
+  UniqueFd first(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  return UniqueFd(::fcntl(first.get(),
+                          cloexecFlag ? F_DUPFD_CLOEXEC : F_DUPFD, at));
+}
+
 // Runs `script` under the guest identity with a pipe kept as fd N ($OUT in
 // the script) and returns what it wrote there.
 std::string outputOf(const std::string& script, ProcessIdentity identity,
@@ -73,8 +80,9 @@ std::string outputOf(const std::string& script, ProcessIdentity identity,
   identity.keepFds.push_back(writeEnd.get());
   PreparedIdentity prepared = PreparedIdentity::prepare(identity, host);
   std::string out = std::to_string(writeEnd.get());
-  pid_t pid = spawnWithIdentity({"/bin/sh", "-c", "OUT=" + out + "; " + script},
-                                prepared, host);
+  // bash, not dash: dash reads only one-digit fds in ">&N".
+  pid_t pid = spawnWithIdentity(
+      {"/bin/bash", "-c", "OUT=" + out + "; " + script}, prepared, host);
   writeEnd.reset();
   std::string output;
   char buffer[4096];
@@ -106,7 +114,7 @@ TEST(SpawnWithIdentity, AKeptFdSurvivesExecAndAnFdNotKeptIsClosed) {
   FakeSelinuxHost host(SelinuxMode::Disabled);
   // Inheritable, as a careless launcher would leave it: only the identity's
   // close step keeps it from the guest.
-  UniqueFd leaked(::fcntl(::open("/dev/null", O_RDONLY), F_DUPFD, 150));
+  UniqueFd leaked = devNullAtOrAbove(150, 0);
   ASSERT_EQ(leaked.get(), 150);
   std::string output = outputOf(
       "[ -e /proc/self/fd/150 ] && echo leaked >&$OUT || echo closed >&$OUT; "
@@ -263,7 +271,7 @@ TEST(ExecWithIdentity, ReplacesTheCallingProcessUnderTheGuestIdentity) {
                          "; exec cat /proc/self/status >&" +
                          std::to_string(writeEnd.get());
     try {
-      execWithIdentity({"/bin/sh", "-c", script}, prepared, host);
+      execWithIdentity({"/bin/bash", "-c", script}, prepared, host);
     } catch (...) {
     }
     ::_exit(99);

@@ -97,6 +97,8 @@ TEST(ApplyProcessIdentity, FdsNotKeptAreClosedAndKeptOnesLoseCloseOnExec) {
     int leaked = ::fcntl(::open("/dev/null", O_RDONLY), F_DUPFD, 100);
     int forGuest =
         ::fcntl(::open("/dev/null", O_RDONLY), F_DUPFD_CLOEXEC, 110);
+    // (The two originals leak only into this child, which the identity's
+    // close step then cleans up as well.)
     ProcessIdentity identity = guestIdentity();
     identity.keepFds = {forGuest, 1};
     PreparedIdentity prepared = PreparedIdentity::prepare(identity, host);
