@@ -11,6 +11,7 @@
 
 #include "alloc/sqlite_db.h"
 #include "alloc/store.h"
+#include "core/error.h"
 
 namespace seclabel {
 
@@ -69,6 +70,8 @@ class SqliteStore final : public Store {
   void markFree(IdentityKind kind, uint64_t id);
   void insertIdentity(IdentityKind kind, uint64_t id, const Owner& owner, const char* how);
   uint64_t countUsedIn(IdentityKind kind, IdInterval interval);
+  uint64_t takeNextFree(const AllocationSpace& space, const Owner& owner, uint64_t excludedSoFar);
+  Error noFreeIdentity(const AllocationSpace& space, uint64_t excluded);
 
   SqliteDb db_;
   // Marks the open transaction as one that must be on disk when commit

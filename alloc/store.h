@@ -161,6 +161,9 @@ class Store {
   // ids held by anyone (dynamic or reserved) and ids the space excludes (DAC:
   // present in the passwd or group database, checked at this moment).
   // Cost: O(log n) per step of the gap search, however full the space is.
+  // The exclusion test runs after the id is taken, outside the write lock;
+  // an excluded id is given back at once (so outside a caller's transaction
+  // such an allocation is a few transactions, each leaving a valid state).
   // A full space throws Error(NoIdentity) at once, e.g.
   //   "no free dac identity in 1879048192-1879048255 (64 of 64 in use)".
   virtual uint64_t allocate(const AllocationSpace& space, const Owner& owner) = 0;
