@@ -62,6 +62,9 @@ void checkNoRepeatedAttributes(const pugi::xml_document& tree) {
 pugi::xml_node domainRoot(const pugi::xml_document& tree) {
   pugi::xml_node root;
   for (auto child : tree.children()) {
+    if (child.type() == pugi::node_declaration && child != tree.first_child()) {
+      throw Error::invalidInput("/: the XML declaration is allowed only at the start");
+    }
     if (child.type() == pugi::node_element) {
       if (root) throw Error::invalidInput("/: more than one root element");
       root = child;
@@ -86,6 +89,9 @@ void loadDocument(std::string_view text, pugi::xml_document& tree) {
     throw Error::invalidInput("/: the document is empty");
   }
   auto result = tree.load_buffer(text.data(), text.size(), kXmlParseOptions, pugi::encoding_utf8);
+  if (result.status == pugi::status_no_document_element) {
+    throw Error::invalidInput("/: the document is empty (no <domain> element)");
+  }
   if (!result) {
     throw Error::invalidInput("line " + std::to_string(lineOfOffset(text, result.offset)) +
                               ": malformed XML: " + result.description());
