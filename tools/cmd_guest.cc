@@ -72,7 +72,8 @@ int list(const GlobalOptions& global, bool json) {
   std::printf("%-20s %-36s %-9s %-8s %s\n", "Name", "UUID", "State", "Pid", "Labels");
   for (const auto& guest : guests) {
     std::string labels;
-    for (const auto& [model, label] : labelsJson(guest).items())
+    const nlohmann::json all = labelsJson(guest);
+    for (const auto& [model, label] : all.items())
       if (label["label"].is_string()) labels += (labels.empty() ? "" : " ") + model + "=" + label["label"].get<std::string>();
     std::printf("%-20s %-36s %-9s %-8s %s\n", guest.name.c_str(), guest.uuid.c_str(),
                 guestStateName(guest.state),

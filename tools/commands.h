@@ -17,5 +17,6 @@ using Action = std::function<int()>;
 
 void addValidateCommand(CLI::App& app, const GlobalOptions& global, Action& action);
 void addGuestCommands(CLI::App& app, const GlobalOptions& global, Action& action);
+void addLaunchCommands(CLI::App& app, const GlobalOptions& global, Action& action);
 
 }  // namespace seclabel::tools

@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   tools::Action action;
   tools::addValidateCommand(app, global, action);
   tools::addGuestCommands(app, global, action);
+  tools::addLaunchCommands(app, global, action);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,141 @@
+#include "launcher/launcher.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <map>
+
+#include "core/error.h"
+#include "fdpass/fdset.h"
+#include "secdriver/process_liveness.h"
+#include "secdriver/process_spawn.h"
+#include "xml/xml.h"
+
+namespace seclabel {
+namespace {
+
+// The guest already in the store for this uuid, if it is prepared (not
+// running): `exec` then uses that state instead of preparing again.
+std::optional<GuestRecord> preparedGuest(SecurityManager& manager, const Domain& domain) {
+  auto record = manager.store().findGuest(domain.uuid);
+  if (!record) return std::nullopt;
+  if (record->state == GuestState::Running && record->pid && record->pidStartTime &&
+      processIsAlive(static_cast<pid_t>(*record->pid), *record->pidStartTime))
+    throw Error::conflict("guest " + record->name + " is already running (pid " +
+                          std::to_string(*record->pid) + ")");
+  return record;
+}
+
+std::map<std::string, DiskArgument> diskArguments(SecurityManager& manager,
+                                                  const GuestLaunch& launch,
+                                                  std::vector<UniqueFd>& inherited) {
+  std::map<std::string, DiskArgument> disks;
+  for (const Disk& disk : launch.live.disks)
+    if (disk.source && !disk.target.empty()) disks[disk.target] = disk.source->path;
+  int fdsetId = 0;
+  for (const FdPassedDisk& passed : manager.store().fdPassedDisksOf(launch.record.uuid)) {
+    CommandLineFdset fdset{++fdsetId, {}};
+    // Opened here, as root, before the identity is dropped: the guest's uid
+    // may not open the file itself (root_squash, no labels, policy).
+    for (OpenedImage& image : openDiskImages(passed.path, passed.access)) {
+      UniqueFd copy = inheritableCopy(image.fd.get());
+      fdset.fds.push_back({copy.get(), fdsetOpaque(image.mode, passed.path)});
+      inherited.push_back(std::move(copy));
+    }
+    disks[passed.target] = fdset;
+  }
+  return disks;
+}
+
+}  // namespace
+
+GuestLaunch prepareLaunch(SecurityManager& manager, Domain domain,
+                          const std::vector<std::string>& argvTemplate,
+                          const std::vector<int>& keepFds) {
+  if (argvTemplate.empty()) throw Error::invalidInput("no command to run");
+  GuestLaunch launch{};
+  if (auto record = preparedGuest(manager, domain)) {
+    launch.record = *record;
+    launch.live = parseDomainXml(record->liveXml, XmlForm::Live);
+  } else {
+    launch.record = manager.prepare(domain);
+    launch.live = std::move(domain);
+    launch.preparedHere = true;
+  }
+  try {
+    std::vector<UniqueFd> inherited;
+    auto disks = diskArguments(manager, launch, inherited);
+    launch.argv = expandDiskPlaceholders(argvTemplate, disks);
+    launch.argv[0] = resolveCommand(launch.argv[0]);
+
+    ProcessLabels labels = manager.processLabels(launch.live);
+    ProcessIdentity identity;
+    identity.execContext = labels.execContext;
+    if (labels.dac) {
+      identity.uid = labels.dac->uid;
+      identity.gid = labels.dac->gid;
+      identity.groups = resolveGroupNames(manager.config().dac.groups);
+    } else {
+      identity.uid = ::getuid();
+      identity.gid = ::getgid();
+    }
+    identity.noNewPrivs = manager.config().process.noNewPrivs;
+    identity.keepFds = keepFds;
+    for (const UniqueFd& fd : inherited) identity.keepFds.push_back(fd.get());
+    launch.identity = PreparedIdentity::prepare(identity, manager.selinuxHost());
+    launch.inheritedFds = std::move(inherited);
+  } catch (const Error&) {
+    if (launch.preparedHere) manager.restore(launch.record.uuid);
+    throw;
+  }
+  return launch;
+}
+
+void execGuest(SecurityManager& manager, GuestLaunch& launch) {
+  manager.markRunning(launch.record.uuid, ::getpid());
+  execWithIdentity(launch.argv, *launch.identity, manager.selinuxHost());
+}
+
+pid_t spawnGuest(SecurityManager& manager, GuestLaunch& launch) {
+  pid_t pid = spawnWithIdentity(launch.argv, *launch.identity, manager.selinuxHost());
+  launch.inheritedFds.clear();  // the guest has its copies now
+  manager.markRunning(launch.record.uuid, pid);
+  return pid;
+}
+
+int runGuest(SecurityManager& manager, GuestLaunch& launch) {
+  // Block the signals we forward before the child exists, so none is lost
+  // between fork and the wait loop; the child starts with an empty mask.
+  sigset_t forwarded, previous;
+  sigemptyset(&forwarded);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGCHLD}) sigaddset(&forwarded, sig);
+  sigprocmask(SIG_BLOCK, &forwarded, &previous);
+
+  pid_t pid;
+  try {
+    pid = spawnGuest(manager, launch);
+  } catch (const Error&) {
+    sigprocmask(SIG_SETMASK, &previous, nullptr);
+    if (launch.preparedHere) manager.restore(launch.record.uuid);
+    throw;
+  }
+
+  int status = 0;
+  for (;;) {
+    pid_t done = ::waitpid(pid, &status, WNOHANG);
+    if (done == pid) break;
+    siginfo_t info;
+    int sig = sigwaitinfo(&forwarded, &info);
+    if (sig > 0 && sig != SIGCHLD) ::kill(pid, sig);
+  }
+  sigprocmask(SIG_SETMASK, &previous, nullptr);
+
+  manager.restore(launch.record.uuid);
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return 1;
+}
+
+}  // namespace seclabel
