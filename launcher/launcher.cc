@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "fdpass/fdset.h"
+#include "secdriver/audit.h"
 #include "secdriver/process_liveness.h"
 #include "secdriver/process_spawn.h"
 #include "xml/xml.h"
@@ -47,6 +48,13 @@ std::map<std::string, DiskArgument> diskArguments(SecurityManager& manager,
     disks[passed.target] = fdset;
   }
   return disks;
+}
+
+void auditControl(SecurityManager& manager, const GuestLaunch& launch, AuditControlOp op,
+                  const char* reason, std::optional<pid_t> pid, AuditOutcome outcome) {
+  if (AuditLog* log = manager.auditLog())
+    log->write(audit::control({launch.record.domainType, launch.record.name, launch.record.uuid},
+                              op, reason, pid, outcome));
 }
 
 }  // namespace
@@ -95,13 +103,28 @@ GuestLaunch prepareLaunch(SecurityManager& manager, Domain domain,
 
 void execGuest(SecurityManager& manager, GuestLaunch& launch) {
   manager.markRunning(launch.record.uuid, ::getpid());
-  execWithIdentity(launch.argv, *launch.identity, manager.selinuxHost());
+  // Written before execve: afterwards this process is the guest and has no
+  // right to write audit records. A failed exec is recorded as a stop.
+  auditControl(manager, launch, AuditControlOp::Start, "booted", ::getpid(), AuditOutcome::Success);
+  try {
+    execWithIdentity(launch.argv, *launch.identity, manager.selinuxHost());
+  } catch (const Error&) {
+    auditControl(manager, launch, AuditControlOp::Stop, "failed", ::getpid(), AuditOutcome::Failure);
+    throw;
+  }
 }
 
 pid_t spawnGuest(SecurityManager& manager, GuestLaunch& launch) {
-  pid_t pid = spawnWithIdentity(launch.argv, *launch.identity, manager.selinuxHost());
+  pid_t pid;
+  try {
+    pid = spawnWithIdentity(launch.argv, *launch.identity, manager.selinuxHost());
+  } catch (const Error&) {
+    auditControl(manager, launch, AuditControlOp::Start, "booted", std::nullopt, AuditOutcome::Failure);
+    throw;
+  }
   launch.inheritedFds.clear();  // the guest has its copies now
   manager.markRunning(launch.record.uuid, pid);
+  auditControl(manager, launch, AuditControlOp::Start, "booted", pid, AuditOutcome::Success);
   return pid;
 }
 
@@ -132,6 +155,8 @@ int runGuest(SecurityManager& manager, GuestLaunch& launch) {
   }
   sigprocmask(SIG_SETMASK, &previous, nullptr);
 
+  auditControl(manager, launch, AuditControlOp::Stop,
+               WIFSIGNALED(status) ? "destroyed" : "shutdown", pid, AuditOutcome::Success);
   manager.restore(launch.record.uuid);
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);

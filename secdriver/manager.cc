@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "secdriver/audit.h"
 #include "secdriver/dac_driver.h"
 #include "secdriver/guest_resources.h"
 #include "secdriver/none_driver.h"
@@ -71,6 +72,10 @@ SecurityManager::SecurityManager(const Config& config, Store& store, SelinuxHost
 
 SecurityManager::~SecurityManager() = default;
 
+void SecurityManager::audit(const AuditRecord& record) {
+  if (audit_) audit_->write(record);
+}
+
 SecurityDriver* SecurityManager::driverFor(const std::string& model) const {
   for (const auto& driver : drivers_)
     if (model == driver->model()) return driver.get();
@@ -109,12 +114,18 @@ GuestRecord SecurityManager::prepare(Domain& domain) {
   }
 
   try {
+    const AuditGuest guest{domain.type, domain.name, domain.uuid};
     for (const auto& driver : drivers_) {
+      Seclabel& seclabel = *domain.seclabelFor(driver->model());
       try {
-        driver->generateLabel(*domain.seclabelFor(driver->model()), store_, owner);
+        driver->generateLabel(seclabel, store_, owner);
       } catch (const Error& e) {
+        audit(audit::machineId(guest, driver->model(), "?", std::nullopt, AuditOutcome::Failure));
         throw e.withContext(std::string(driver->model()) + " driver");
       }
+      if (seclabel.type != SeclabelType::None)
+        audit(audit::machineId(guest, driver->model(), seclabel.label.value_or("?"),
+                               seclabel.imagelabel, AuditOutcome::Success));
     }
     labelResources(domain, owner);
     record.liveXml = formatDomainXml(domain, XmlForm::Live);
@@ -134,6 +145,7 @@ GuestRecord SecurityManager::prepare(Domain& domain) {
 }
 
 void SecurityManager::labelResources(Domain& domain, const Owner& owner) {
+  const AuditGuest guest{domain.type, domain.name, domain.uuid};
   const auto resources = guestResources(domain);
   for (std::size_t index = 0; index < resources.size(); ++index) {
     const GuestResource& resource = resources[index];
@@ -197,6 +209,19 @@ void SecurityManager::labelResources(Domain& domain, const Owner& owner) {
     bool ownerChanged = false, labelChanged = false;
     try {
       for (const auto& [driver, change] : changes) {
+        // One record per step attempted, with its outcome (never one for a
+        // step that was skipped).
+        auto auditStep = [&](AuditOutcome outcome) {
+          if (change.owner)
+            audit(audit::resourceLabel(guest, AuditLabelChange::Label, resolved, driver->model(),
+                                       DacLabel{original.uid, original.gid}.format(),
+                                       change.owner->format(), outcome));
+          if (change.selinuxLabel)
+            audit(audit::resourceLabel(guest, AuditLabelChange::Label, resolved, driver->model(),
+                                       original.selinuxLabel ? std::optional<std::string_view>(*original.selinuxLabel)
+                                                             : std::optional<std::string_view>("?"),
+                                       *change.selinuxLabel, outcome));
+        };
         try {
           if (change.owner) {
             file.changeOwner(change.owner->uid, change.owner->gid);
@@ -206,7 +231,9 @@ void SecurityManager::labelResources(Domain& domain, const Owner& owner) {
             file.setSelinuxLabel(selinux_, *change.selinuxLabel);
             labelChanged = true;
           }
+          auditStep(AuditOutcome::Success);
         } catch (const Error& e) {
+          auditStep(AuditOutcome::Failure);
           std::string hint;
           if (isRefusedByFilesystem(e.errnum()))
             hint = fdpassCandidate ? " (the file system refuses; set fdpass = \"auto\" to serve it "
@@ -242,6 +269,8 @@ void SecurityManager::labelResources(Domain& domain, const Owner& owner) {
 }
 
 void SecurityManager::undoGuest(const std::string& uuid, std::vector<std::string>& warnings) {
+  AuditGuest guest{"kvm", uuid, uuid};
+  if (auto record = store_.findGuest(uuid)) guest = {record->domainType, record->name, uuid};
   for (const HeldResource& held : store_.resourcesOf(uuid)) {
     const RememberedResource& original = held.original;
     // Hold the store's write lock while the file is put back, so no other
@@ -257,7 +286,36 @@ void SecurityManager::undoGuest(const std::string& uuid, std::vector<std::string
           warnings.push_back("not restoring " + original.path +
                              ": it is no longer the file that was labeled");
         } else {
-          file.restore(selinux_, original);
+          // Say what changes back, per model, before changing it.
+          const struct stat& now = file.status();
+          std::optional<std::string> currentLabel;
+          if (original.selinuxXattrSupported) {
+            try {
+              currentLabel = selinux_.getFileLabel(file.fd());
+            } catch (const Error&) {
+            }
+          }
+          bool ownerDiffers = now.st_uid != original.uid || now.st_gid != original.gid;
+          bool labelDiffers = original.selinuxXattrSupported && currentLabel != original.selinuxLabel;
+          AuditOutcome outcome = AuditOutcome::Success;
+          try {
+            file.restore(selinux_, original);
+          } catch (const Error&) {
+            outcome = AuditOutcome::Failure;
+            if (ownerDiffers)
+              audit(audit::resourceLabel(guest, AuditLabelChange::Restore, original.path, "dac",
+                                         DacLabel{now.st_uid, now.st_gid}.format(),
+                                         DacLabel{original.uid, original.gid}.format(), outcome));
+            throw;
+          }
+          if (ownerDiffers)
+            audit(audit::resourceLabel(guest, AuditLabelChange::Restore, original.path, "dac",
+                                       DacLabel{now.st_uid, now.st_gid}.format(),
+                                       DacLabel{original.uid, original.gid}.format(), outcome));
+          if (labelDiffers)
+            audit(audit::resourceLabel(guest, AuditLabelChange::Restore, original.path, "selinux",
+                                       currentLabel.value_or("?"),
+                                       original.selinuxLabel.value_or("?"), outcome));
         }
       } catch (const Error& e) {
         warnings.push_back(e.what());

@@ -28,6 +28,7 @@
 namespace seclabel {
 
 class AuditLog;
+struct AuditRecord;
 
 // Test seams between the steps of a prepare (never set in production).
 struct ManagerHooks {
@@ -63,7 +64,9 @@ class SecurityManager {
   const std::vector<std::unique_ptr<SecurityDriver>>& drivers() const { return drivers_; }
 
   void setHooks(ManagerHooks hooks) { hooks_ = std::move(hooks); }
+  // Where audit records go (none when unset).
   void setAudit(AuditLog* audit) { audit_ = audit; }
+  AuditLog* auditLog() { return audit_; }
 
   // Labels and stores the guest; `domain` then carries every driver's
   // generated label (format it with XmlForm::Live). Returns the record.
@@ -90,6 +93,7 @@ class SecurityManager {
 
  private:
   SecurityDriver* driverFor(const std::string& model) const;
+  void audit(const AuditRecord& record);
   void labelResources(Domain& domain, const Owner& owner);
   // Restores and releases everything `uuid` holds and deletes the guest;
   // collects problems in `warnings` instead of stopping half-way.

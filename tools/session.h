@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "alloc/store.h"
+#include "secdriver/audit.h"
 #include "secdriver/manager.h"
 #include "secdriver/selinux_host.h"
 #include "tools/global_options.h"
@@ -15,6 +16,7 @@ struct Session {
   Config config;
   std::unique_ptr<Store> store;
   std::unique_ptr<SelinuxHost> selinux;
+  std::unique_ptr<AuditLog> audit;
   std::unique_ptr<SecurityManager> manager;
 };
 
