@@ -3,6 +3,7 @@
 // back as it was read (whitespace included).
 #include <sstream>
 #include <string_view>
+#include <vector>
 
 #include "xml/document.h"
 #include "xml/xml.h"
@@ -61,11 +62,27 @@ class Writer {
   std::optional<std::string> indent_;
 };
 
-// Removes `node` and the blank text that indents it.
-void removeWithIndent(pugi::xml_node parent, pugi::xml_node node) {
+// Removes the line break and indentation in front of `node` (the text before
+// it loses its last "\n[ \t]*"; it goes away if nothing else is left), and
+// returns the node now in front of `node`. Re-inserting with Writer puts the
+// same break back, which keeps formatting idempotent.
+pugi::xml_node trimIndentBefore(pugi::xml_node parent, pugi::xml_node node) {
   auto before = node.previous_sibling();
-  if (isBlank(before)) parent.remove_child(before);
-  parent.remove_child(node);
+  if (before.type() != pugi::node_pcdata) return before;
+  std::string text = before.value();
+  auto newline = text.rfind('\n');
+  if (newline == std::string::npos ||
+      text.find_first_not_of(" \t", newline + 1) != std::string::npos) {
+    return before;
+  }
+  text.resize(newline);
+  if (!text.empty()) {
+    before.set_value(text.c_str());
+    return before;
+  }
+  auto earlier = before.previous_sibling();
+  parent.remove_child(before);
+  return earlier;
 }
 
 void writeUuid(pugi::xml_node root, const std::string& uuid) {
@@ -104,17 +121,17 @@ void fillSeclabel(Writer& writer, pugi::xml_node element, const Seclabel& seclab
 // or, when there were none, right after <devices> (libvirt's order).
 void writeSeclabels(pugi::xml_node root, const std::vector<Seclabel>& seclabels, XmlForm form) {
   Writer writer(root);
+  std::vector<pugi::xml_node> existing;
+  for (auto node : root.children("seclabel")) existing.push_back(node);
+  // Trim every indentation first, remove afterwards: each trim then sees the
+  // original neighbours, and the anchor is never a node removed later.
   pugi::xml_node anchor;
-  bool anchored = false;
-  while (auto existing = root.child("seclabel")) {
-    if (!anchored) {
-      anchor = existing.previous_sibling();
-      if (isBlank(anchor)) anchor = anchor.previous_sibling();
-      anchored = true;
-    }
-    removeWithIndent(root, existing);
+  for (std::size_t i = 0; i < existing.size(); ++i) {
+    auto before = trimIndentBefore(root, existing[i]);
+    if (i == 0) anchor = before;
   }
-  if (!anchored) {
+  for (auto node : existing) root.remove_child(node);
+  if (existing.empty()) {
     anchor = root.child("devices");
     if (!anchor) {
       for (auto child = root.last_child(); child; child = child.previous_sibling()) {

@@ -175,6 +175,17 @@ TEST(Format, LiveOutputParsesBackToTheSameLiveModel) {
   expectSameModel(reparsed, domain);
 }
 
+TEST(Format, IsIdempotentWithStrayTextBeforeSeclabels) {
+  // Found by the fuzzer: text that is not only whitespace in front of the
+  // first seclabel used to gain one more line break per format.
+  std::string once = formatDomainXml(
+      parseDomainXml(domainXml("  <devices/>~\n  <seclabel model='dac'/>\n\n  <seclabel model='selinux'/>\n")),
+      XmlForm::Inactive);
+  EXPECT_THAT(once, HasSubstr("<devices/>~\n  <seclabel type='dynamic' model='dac' relabel='yes'/>\n"
+                              "  <seclabel type='dynamic' model='selinux' relabel='yes'/>\n\n</domain>"));
+  EXPECT_EQ(formatDomainXml(parseDomainXml(once), XmlForm::Inactive), once);
+}
+
 TEST(Format, IsIdempotent) {
   auto domain = parseDomainXml(domainXml("  <seclabel model='dac'/>\n"));
   domain.seclabels[0].label = "+1:+1";
