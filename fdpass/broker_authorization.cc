@@ -30,7 +30,8 @@ BrokerDecision authorizeBrokerRequest(const BrokerRequest& request,
     return refuse(ExitCode::PermissionDenied,
                   "guest " + guest->name + " has no disk " + request.disk);
   }
-  if (request.access == DiskAccess::ReadWrite && disk->second.readOnly) {
+  if (request.access == DiskAccess::ReadWrite &&
+      disk->second.access == DiskAccess::ReadOnly) {
     return refuse(ExitCode::PermissionDenied, "disk " + request.disk + " of guest " +
                                                   guest->name + " is read-only");
   }

@@ -14,9 +14,10 @@
 
 namespace seclabel {
 
+// A disk as the store records it for fd passing (alloc's FdPassedDisk).
 struct BrokerDisk {
-  std::string path;  // the image as recorded for the guest
-  bool readOnly = true;
+  std::string path;
+  DiskAccess access = DiskAccess::ReadOnly;  // the most the guest may get
 };
 
 struct BrokerGuest {
