@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "core/error.h"
@@ -260,15 +261,16 @@ std::optional<Disk> parseDisk(pugi::xml_node node, XmlForm form) {
 
 std::vector<Disk> parseDisks(pugi::xml_node devices, XmlForm form) {
   std::vector<Disk> disks;
+  // Hashed: a 16 MiB document can hold hundreds of thousands of disks.
+  std::unordered_map<std::string, std::size_t> diskByTarget;
   for (auto node : devices.children("disk")) {
     auto disk = parseDisk(node, form);
     if (!disk) continue;
-    for (const auto& earlier : disks) {
-      if (earlier.target == disk->target) {
-        auto sourceOf = [](const Disk& d) { return d.source ? d.source->path : std::string(); };
-        failAt(node, "target " + quote(disk->target) + " duplicated for disk sources " +
-                         quote(sourceOf(earlier)) + " and " + quote(sourceOf(*disk)));
-      }
+    auto [earlier, added] = diskByTarget.emplace(disk->target, disks.size());
+    if (!added) {
+      auto sourceOf = [](const Disk& d) { return d.source ? d.source->path : std::string(); };
+      failAt(node, "target " + quote(disk->target) + " duplicated for disk sources " +
+                       quote(sourceOf(disks[earlier->second])) + " and " + quote(sourceOf(*disk)));
     }
     disks.push_back(std::move(*disk));
   }

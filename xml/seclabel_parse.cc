@@ -1,5 +1,7 @@
 #include "xml/seclabel_parse.h"
 
+#include <unordered_set>
+
 #include "core/error.h"
 #include "xml/labels.h"
 #include "xml/node_util.h"
@@ -128,12 +130,11 @@ void checkSeclabelLabels(const Seclabel& seclabel) {
 std::vector<Seclabel> parseDomainSeclabels(pugi::xml_node domain, XmlForm form) {
   std::vector<Seclabel> seclabels;
   std::vector<pugi::xml_node> nodes;
+  std::unordered_set<std::string> models;  // hashed: the count is unbounded
   for (auto node : domain.children("seclabel")) {
     Seclabel seclabel = parseDomainSeclabel(node, form);
-    for (const auto& earlier : seclabels) {
-      if (!seclabel.model.empty() && earlier.model == seclabel.model) {
-        failAt(node, "seclabel for model " + seclabel.model + " is already provided");
-      }
+    if (!seclabel.model.empty() && !models.insert(seclabel.model).second) {
+      failAt(node, "seclabel for model " + seclabel.model + " is already provided");
     }
     seclabels.push_back(std::move(seclabel));
     nodes.push_back(node);
@@ -160,15 +161,14 @@ std::vector<Seclabel> parseDomainSeclabels(pugi::xml_node domain, XmlForm form) 
 
 std::vector<DeviceSeclabel> parseDeviceSeclabels(pugi::xml_node source, XmlForm form) {
   std::vector<DeviceSeclabel> seclabels;
+  std::unordered_set<std::string> models;  // "" stands for "every model"
   for (auto node : source.children("seclabel")) {
     DeviceSeclabel seclabel;
     if (auto model = attributeValue(node, "model")) seclabel.model = parseModel(node, *model);
-    for (const auto& earlier : seclabels) {
-      if (earlier.model == seclabel.model) {
-        failAt(node, seclabel.model.empty()
-                         ? std::string("seclabel without a model is already provided")
-                         : "seclabel for model " + seclabel.model + " is already provided");
-      }
+    if (!models.insert(seclabel.model).second) {
+      failAt(node, seclabel.model.empty()
+                       ? std::string("seclabel without a model is already provided")
+                       : "seclabel for model " + seclabel.model + " is already provided");
     }
     if (auto relabel = attributeValue(node, "relabel")) {
       seclabel.relabel = parseYesNo(node, *relabel, "relabel");
