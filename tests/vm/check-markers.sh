@@ -31,7 +31,9 @@ done
 expect '^avc denied .*scontext=system_u:system_r:svirt_t:s0:c[0-9]*,c[0-9]* tcontext=system_u:object_r:svirt_image_t:s0:c[0-9]*,c[0-9]* tclass=file' \
   'the kernel logged the AVC denial of a cross read'
 if [ "$launcher" = seclabel ]; then
-  expect '^dominfo guestA .*(enforcing)' 'seclabel dominfo shows (enforcing)'
+  expect '^enforcing dominfo guestA system_u:system_r:svirt_t:s0:c[0-9]*,c[0-9]* (enforcing)' \
+    'seclabel dominfo shows the guest label (enforcing)'
+  expect '^permissive dominfo guestA .*(permissive)' 'seclabel dominfo shows (permissive)'
 fi
 expect '^enforce 0' 'control: permissive mode was set'
 expect '^permissive guestA-other ok ' 'control: in permissive mode the cross read succeeds'

@@ -55,6 +55,9 @@ if [ -n "$seclabel" ]; then
   cp "$here/guestA.xml" "$here/guestB.xml" "$root/guests/"
   cp "$here/selinux-only.toml" "$here/selinux-dac.toml" "$root/etc/seclabel/"
   echo LAUNCHER=seclabel >"$root/vmtest.conf"
+  # libselinux reports SELinux enabled only when this file exists.
+  mkdir -p "$root/etc/selinux"
+  printf 'SELINUX=enforcing\nSELINUXTYPE=seclabel-test\n' >"$root/etc/selinux/config"
 else
   echo LAUNCHER=helper >"$root/vmtest.conf"
 fi

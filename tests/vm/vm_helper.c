@@ -13,6 +13,11 @@
  *                                    no groups, uid/gid UID, then execv
  *   vm_helper read NAME PATH         open O_RDONLY and read; prints
  *                                    `SECLABEL-VM: NAME ok|EACCES|<errno> ctx=CONTEXT`
+ *   vm_helper readall PREFIX GOFILE WHAT=PATH...
+ *                                    the guest's side of a pass: waits (up to
+ *                                    30 s) until GOFILE exists, so both guests
+ *                                    are running and labeled at the same time,
+ *                                    then `read "PREFIX-WHAT" PATH` for each
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -122,6 +127,25 @@ int main(int argc, char **argv) {
     return fail("cannot exec", argv[5]);
   }
   if (argc == 4 && strcmp(argv[1], "read") == 0) return readAndReport(argv[2], argv[3]);
+  if (argc >= 5 && strcmp(argv[1], "readall") == 0) {
+    struct stat st;
+    int waited = 0;
+    while (stat(argv[3], &st) != 0) {
+      if (++waited > 3000) {
+        printf("SECLABEL-VM: %s gave-up-waiting\n", argv[2]);
+        return 1;
+      }
+      usleep(10000);
+    }
+    for (int i = 4; i < argc; ++i) {
+      char *equals = strchr(argv[i], '=');
+      if (!equals) continue;
+      char name[256];
+      snprintf(name, sizeof name, "%s-%.*s", argv[2], (int)(equals - argv[i]), argv[i]);
+      readAndReport(name, equals + 1);
+    }
+    return 0;
+  }
   fprintf(stderr, "usage: vm_helper load|label|runas|read ...\n");
   return 2;
 }
