@@ -43,7 +43,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 "$build_dir/tests/fuzz/xml_fuzzer" "$corpus" \
   -max_total_time="$seconds" -max_len=16384 -timeout=10 -rss_limit_mb=2048 \
   -artifact_prefix="$artifacts/" -print_final_stats=1 2>&1 |
-  tee "$build_dir/fuzz.log" | grep -E '^(#[0-9]+ +(INITED|DONE)|stat::number_of_executed_units|Done|==[0-9]+==ERROR|SUMMARY)' || true
+  tee "$build_dir/fuzz.log" | grep -E '^(#[0-9]+[[:space:]]+(INITED|DONE)|stat::number_of_executed_units|Done|==[0-9]+==ERROR|SUMMARY)' || true
 
 # tee hides the fuzzer's exit status: judge by the log.
 if grep -qE '==[0-9]+==ERROR|SUMMARY: |deadly signal|Test unit written' "$build_dir/fuzz.log"; then
