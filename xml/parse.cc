@@ -172,9 +172,9 @@ void parseUuid(pugi::xml_node root, Domain& domain) {
 
 // A path seclabel may change the label of: absolute (a relative path would
 // depend on the caller's working directory), no control characters.
-std::string checkedPath(pugi::xml_node node, std::string_view path, const char* what) {
+std::string checkedPath(pugi::xml_node node, std::string_view path, const std::string& what) {
   checkAt(node, [&] { checkLabelText(path, what); });
-  if (path[0] != '/') failAt(node, std::string(what) + " " + quote(path) + " is not absolute");
+  if (path[0] != '/') failAt(node, what + " " + quote(path) + " is not absolute");
   return std::string(path);
 }
 
@@ -282,7 +282,7 @@ std::optional<PathResource> parseOsPath(pugi::xml_node os, const char* name) {
   if (!node) return std::nullopt;
   std::string path = elementText(node);
   if (path.empty()) return std::nullopt;
-  return PathResource{checkedPath(node, path, (std::string(name) + " path").c_str()), {}};
+  return PathResource{checkedPath(node, path, std::string(name) + " path"), {}};
 }
 
 // serial/console backed by something on the host file system.
