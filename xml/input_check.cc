@@ -150,7 +150,7 @@ class Scanner {
 
 void checkDomainXmlInput(std::string_view text) {
   if (text.size() > kMaxDomainXmlSize) {
-    throw Error::invalidInput("the document is " + std::to_string(text.size()) +
+    throw Error::invalidInput("/: the document is " + std::to_string(text.size()) +
                               " bytes long, more than the limit of " +
                               std::to_string(kMaxDomainXmlSize) + " (16 MiB)");
   }

@@ -15,7 +15,7 @@ namespace seclabel {
 // Largest domain document accepted. Real definitions are a few KiB.
 inline constexpr std::size_t kMaxDomainXmlSize = 16 * 1024 * 1024;
 
-// Throws Error(InvalidInput) "line N: <reason>" (or "<reason>" for the size)
+// Throws Error(InvalidInput) "line N: <reason>" (or "/: <reason>" for the size)
 // when the document is too large, is not UTF-8, contains a character XML 1.0
 // forbids, has a DOCTYPE (no DTD, hence no entity expansion at all), or
 // references an entity other than the five predefined ones or a valid
