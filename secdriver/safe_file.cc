@@ -63,6 +63,11 @@ SafeFile SafeFile::open(const std::string& resolvedPath) {
   }
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) throw Error::fromErrno("cannot stat " + resolvedPath, errno);
+  // O_PATH|O_NOFOLLOW opens a final-component symlink itself instead of
+  // failing with ELOOP: a path swapped for a symlink ends up here.
+  if (S_ISLNK(st.st_mode))
+    throw Error(ExitCode::Failed,
+                "refusing " + resolvedPath + ": it became a symlink after it was resolved", ELOOP);
   if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
     throw Error::invalidInput("refusing " + resolvedPath +
                               ": not a regular file or block device");
