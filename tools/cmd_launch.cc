@@ -76,8 +76,12 @@ void addLaunchOptions(CLI::App* cmd, LaunchArgs& args) {
 void addLaunchCommands(CLI::App& app, const GlobalOptions& global, Action& action) {
   auto execArgs = std::make_shared<LaunchArgs>();
   auto* exec = app.add_subcommand("exec", "prepare if needed, apply the identity, exec CMD in place");
+  // One value per --keep-fd: as a vector option it would otherwise take
+  // the domain file as a value, and eat the `--` before CMD so that CMD's
+  // own options (sh -c) were parsed as ours.
   exec->add_option("--keep-fd", execArgs->keepFds, "an fd (> 2) the guest inherits")
       ->type_name("N")
+      ->allow_extra_args(false)
       ->check(CLI::Range(3, 1 << 20));
   addLaunchOptions(exec, *execArgs);
   exec->callback([&, execArgs] { action = [&global, execArgs] { return execCommand(global, *execArgs); }; });
