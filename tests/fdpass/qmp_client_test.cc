@@ -118,7 +118,9 @@ TEST_F(QmpClientTest, BlockdevAddOpensQcow2ThroughFdset) {
       EXPECT_EQ(node["image"]["format"], "qcow2");
       EXPECT_FALSE(node["ro"].get<bool>());
     }
-    if (node["drv"] == "file") EXPECT_EQ(node["file"], fdsetPath(*setId));
+    if (node["drv"] == "file") {
+      EXPECT_EQ(node["file"], fdsetPath(*setId));
+    }
   }
   EXPECT_TRUE(found);
 }
