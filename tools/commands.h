@@ -18,5 +18,7 @@ using Action = std::function<int()>;
 void addValidateCommand(CLI::App& app, const GlobalOptions& global, Action& action);
 void addGuestCommands(CLI::App& app, const GlobalOptions& global, Action& action);
 void addLaunchCommands(CLI::App& app, const GlobalOptions& global, Action& action);
+void addBrokerCommands(CLI::App& app, const GlobalOptions& global, Action& action);
+void addPolicyCommands(CLI::App& app, const GlobalOptions& global, Action& action);
 
 }  // namespace seclabel::tools

@@ -29,6 +29,8 @@ int main(int argc, char** argv) {
   tools::addValidateCommand(app, global, action);
   tools::addGuestCommands(app, global, action);
   tools::addLaunchCommands(app, global, action);
+  tools::addBrokerCommands(app, global, action);
+  tools::addPolicyCommands(app, global, action);
 
   try {
     app.parse(argc, argv);
