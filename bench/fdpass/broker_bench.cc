@@ -99,7 +99,7 @@ void BM_PlainOpen(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
   reportPercentiles(state, micros);
 }
-BENCHMARK(BM_PlainOpen);
+BENCHMARK(BM_PlainOpen)->UseRealTime();
 
 void BM_BrokerRoundTrip(benchmark::State& state) {
   const DiskAccess access = state.range(0) ? DiskAccess::ReadWrite : DiskAccess::ReadOnly;
@@ -119,7 +119,7 @@ void BM_BrokerRoundTrip(benchmark::State& state) {
   reportPercentiles(state, micros);
   state.SetLabel(access == DiskAccess::ReadWrite ? "rw (2 fds)" : "ro (1 fd)");
 }
-BENCHMARK(BM_BrokerRoundTrip)->Arg(0)->Arg(1);
+BENCHMARK(BM_BrokerRoundTrip)->Arg(0)->Arg(1)->UseRealTime();
 
 void BM_BrokerFdsPerSecond(benchmark::State& state) {
   BrokerConnection connection = BrokerConnection::connect(fixture().socket);
