@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -144,82 +145,121 @@ GuestRecord SecurityManager::prepare(Domain& domain) {
   return record;
 }
 
+namespace {
+
+// One resource on its way to being labeled: opened, checked, its original
+// captured, and what every driver wants of it.
+struct PlannedResource {
+  std::size_t index = 0;
+  const GuestResource* resource = nullptr;
+  std::string resolved;
+  std::vector<std::pair<const SecurityDriver*, ResourceChange>> changes;
+  std::optional<SafeFile> file;
+  RememberedResource original;
+  bool firstReference = false;
+};
+
+}  // namespace
+
+// Three phases, so the originals cost one durable commit per guest instead
+// of one per file: (1) resolve, open and check every resource and capture its
+// original; (2) remember all originals in one transaction; (3) change the
+// files. A crash after (2) leaves every original in the store for recover.
 void SecurityManager::labelResources(Domain& domain, const Owner& owner) {
   const AuditGuest guest{domain.type, domain.name, domain.uuid};
   const auto resources = guestResources(domain);
+  auto serveByFdPassing = [&](const GuestResource& resource, const std::string& path) {
+    store_.addFdPassedDisk(owner.guestUuid,
+                           {*resource.diskTarget, path,
+                            resource.readonlyDisk ? DiskAccess::ReadOnly : DiskAccess::ReadWrite});
+  };
+
+  std::vector<PlannedResource> planned;
   for (std::size_t index = 0; index < resources.size(); ++index) {
     const GuestResource& resource = resources[index];
     const bool fdpassCandidate = resource.diskTarget.has_value();
-    auto serveByFdPassing = [&](const std::string& path) {
-      store_.addFdPassedDisk(owner.guestUuid,
-                             {*resource.diskTarget, path,
-                              resource.readonlyDisk ? DiskAccess::ReadOnly : DiskAccess::ReadWrite});
-    };
+    PlannedResource plan;
+    plan.index = index;
+    plan.resource = &resource;
 
     // What each driver of the stack wants this file to look like.
-    std::vector<std::pair<const SecurityDriver*, ResourceChange>> changes;
     for (const auto& driver : drivers_) {
       const Seclabel* seclabel = domain.seclabelFor(driver->model());
       const DeviceSeclabel* device = deviceSeclabelFor(resource, driver->model());
       if (device && ((device->relabel && !*device->relabel) || device->labelskip)) continue;
       auto change = driver->resourceChange(*seclabel, resource.role,
                                            device ? device->label : std::nullopt);
-      if (change && !change->empty()) changes.emplace_back(driver.get(), *change);
+      if (change && !change->empty()) plan.changes.emplace_back(driver.get(), *change);
     }
 
-    std::string resolved;
     try {
-      resolved = resolvePathOnce(resource.path);
+      plan.resolved = resolvePathOnce(resource.path);
     } catch (const Error& e) {
       if (resource.mayBeAbsent && e.errnum() == ENOENT) continue;
       throw e.withContext(describe(resource));
     }
     if (fdpassCandidate && config_.fdpass == FdpassMode::Always) {
-      serveByFdPassing(resolved);
+      serveByFdPassing(resource, plan.resolved);
       continue;
     }
-    if (changes.empty()) continue;
-    if (hooks_.afterResolve) hooks_.afterResolve(resolved);
+    if (plan.changes.empty()) continue;
+    if (hooks_.afterResolve) hooks_.afterResolve(plan.resolved);
 
-    SafeFile file = [&] {
-      try {
-        return SafeFile::open(resolved);
-      } catch (const Error& e) {
-        throw e.withContext(describe(resource));
-      }
-    }();
+    try {
+      plan.file = SafeFile::open(plan.resolved);
+    } catch (const Error& e) {
+      throw e.withContext(describe(resource));
+    }
+    const struct stat& status = plan.file->status();
     // A second name for the inode may be a link to a file the guest must not
     // own (say /etc/shadow hard-linked into the image directory).
-    if (resource.role == ResourceRole::PrivateImage && S_ISREG(file.status().st_mode) &&
-        file.status().st_nlink > 1)
+    if (resource.role == ResourceRole::PrivateImage && S_ISREG(status.st_mode) &&
+        status.st_nlink > 1)
       throw Error(ExitCode::Failed,
-                  describe(resource) + ": refusing private image " + resolved + ": it has " +
-                      std::to_string(file.status().st_nlink) +
+                  describe(resource) + ": refusing private image " + plan.resolved + ": it has " +
+                      std::to_string(status.st_nlink) +
                       " hard links and may be a link to a file the guest must not own");
-    if (fdpassCandidate && config_.fdpass == FdpassMode::Auto && isOnNfs(file.fd())) {
-      serveByFdPassing(resolved);
+    if (fdpassCandidate && config_.fdpass == FdpassMode::Auto && isOnNfs(plan.file->fd())) {
+      serveByFdPassing(resource, plan.resolved);
       continue;
     }
+    plan.original = plan.file->captureOriginal(selinux_);
+    planned.push_back(std::move(plan));
+  }
 
-    RememberedResource original = file.captureOriginal(selinux_);
-    if (!store_.remember(original, owner.guestUuid, resourceUseOf(resource.role))) {
-      continue;  // another guest shares it and labeled it already
-    }
+  {
+    auto transaction = store_.begin();
+    for (PlannedResource& plan : planned)
+      plan.firstReference = store_.remember(plan.original, owner.guestUuid,
+                                            resourceUseOf(plan.resource->role));
+    transaction->commit();
+  }
 
+  for (PlannedResource& plan : planned) {
+    // Not the first reference: another guest (or another disk of this one)
+    // shares the file and labeled it already.
+    if (!plan.firstReference) continue;
+    const GuestResource& resource = *plan.resource;
+    const bool fdpassCandidate = resource.diskTarget.has_value();
+    SafeFile& file = *plan.file;
+    const RememberedResource& original = plan.original;
     bool ownerChanged = false, labelChanged = false;
     try {
-      for (const auto& [driver, change] : changes) {
+      for (const auto& [driver, change] : plan.changes) {
         // One record per step attempted, with its outcome (never one for a
         // step that was skipped).
         auto auditStep = [&](AuditOutcome outcome) {
           if (change.owner)
-            audit(audit::resourceLabel(guest, AuditLabelChange::Label, resolved, driver->model(),
+            audit(audit::resourceLabel(guest, AuditLabelChange::Label, plan.resolved,
+                                       driver->model(),
                                        DacLabel{original.uid, original.gid}.format(),
                                        change.owner->format(), outcome));
           if (change.selinuxLabel)
-            audit(audit::resourceLabel(guest, AuditLabelChange::Label, resolved, driver->model(),
-                                       original.selinuxLabel ? std::optional<std::string_view>(*original.selinuxLabel)
-                                                             : std::optional<std::string_view>("?"),
+            audit(audit::resourceLabel(guest, AuditLabelChange::Label, plan.resolved,
+                                       driver->model(),
+                                       original.selinuxLabel
+                                           ? std::optional<std::string_view>(*original.selinuxLabel)
+                                           : std::optional<std::string_view>("?"),
                                        *change.selinuxLabel, outcome));
         };
         try {
@@ -259,12 +299,12 @@ void SecurityManager::labelResources(Domain& domain, const Owner& owner) {
       }
       if (fdpassCandidate && config_.fdpass == FdpassMode::Auto &&
           isRefusedByFilesystem(e.errnum())) {
-        serveByFdPassing(resolved);
+        serveByFdPassing(resource, plan.resolved);
         continue;
       }
       throw;
     }
-    if (hooks_.afterResourceLabeled) hooks_.afterResourceLabeled(index);
+    if (hooks_.afterResourceLabeled) hooks_.afterResourceLabeled(plan.index);
   }
 }
 
