@@ -1,5 +1,7 @@
 // seclabel exec DOMAIN.xml [--keep-fd N]... -- CMD ARGS...
 // seclabel run  DOMAIN.xml -- CMD ARGS...
+#include <unistd.h>
+
 #include <cerrno>
 #include <optional>
 
@@ -33,7 +35,10 @@ int launchFailure(const Error& e) {
 // leaves nothing to undo.
 std::optional<int> checkCommand(const LaunchArgs& args) {
   try {
-    resolveCommand(args.command.at(0));
+    // resolveCommand returns a name with a '/' as it is: check that one here.
+    const std::string path = resolveCommand(args.command.at(0));
+    if (::access(path.c_str(), X_OK) != 0)
+      throw Error::fromErrno("cannot execute " + path, errno);
   } catch (const Error& e) {
     return launchFailure(e);
   }
@@ -45,9 +50,21 @@ int execCommand(const GlobalOptions& global, const LaunchArgs& args) {
   if (auto failed = checkCommand(args)) return *failed;
   Session session = openSession(global, SessionKind::Mutating);
   GuestLaunch launch = prepareLaunch(*session.manager, std::move(domain), args.command, args.keepFds);
+  const uid_t launcherEuid = ::geteuid();
   try {
     execGuest(*session.manager, launch);
   } catch (const Error& e) {
+    // Nothing runs as the guest: undo a prepare done for this exec (a guest
+    // prepared before stays prepared). Once execve itself failed this
+    // process already has the guest's identity and cannot touch the store;
+    // the guest then stays recorded with this pid for `recover`.
+    if (launch.preparedHere && ::geteuid() == launcherEuid) {
+      try {
+        session.manager->restore(launch.record.uuid);
+      } catch (const Error& restoreError) {
+        std::fprintf(stderr, "seclabel: %s\n", restoreError.what());
+      }
+    }
     return launchFailure(e);
   }
 }
