@@ -1,0 +1,126 @@
+// Command-line end-to-end tests: run the built `seclabel` binary as a real
+// process against its own state dir, config and image dir, and look at real
+// files, real /proc entries and real child processes.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace seclabel::e2e {
+
+// A fresh directory under /tmp (mode 0755, so a guest uid can reach the
+// images inside), removed with everything in it on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+struct Finished {
+  int waitStatus = 0;
+  std::string out;
+  std::string err;
+  // Exit code, or 128+N when signal N ended the process.
+  int code() const;
+};
+
+struct SpawnOptions {
+  // fds to leave open in the child, each a dup of /dev/null at that number
+  // (without O_CLOEXEC, so they survive into seclabel).
+  std::vector<int> openDevNullAt;
+  bool pipeStdout = true;
+  bool pipeStderr = true;
+  std::optional<std::string> stdoutFile;  // instead of a pipe
+};
+
+// A process started from the test, with its stdout/stderr pipes.
+class Child {
+ public:
+  Child(const std::vector<std::string>& argv, const SpawnOptions& options = {});
+  ~Child();  // SIGKILLs and reaps it if still there
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+  pid_t pid() const { return pid_; }
+  // Reads stdout until `line` appears as a whole line (or EOF / timeout).
+  bool waitForLine(const std::string& line, int timeoutMs = 10000);
+  Finished wait(int timeoutMs = 30000);  // SIGKILLs after the timeout
+  bool running() const { return !reaped_; }
+
+ private:
+  pid_t pid_ = -1;
+  int outFd_ = -1, errFd_ = -1;
+  std::string out_, err_;
+  bool reaped_ = false;
+};
+
+std::string seclabelBinary();
+// seclabel --config CONFIG --state-dir STATE ARGS..., run to completion.
+Finished runSeclabel(const std::string& config, const std::string& stateDir,
+                     const std::vector<std::string>& args,
+                     const SpawnOptions& options = {});
+std::vector<std::string> seclabelArgv(const std::string& config, const std::string& stateDir,
+                                      const std::vector<std::string>& args);
+
+struct ConfigOptions {
+  std::vector<std::string> drivers = {"selinux", "dac"};
+  std::string fdpass = "never";
+  std::vector<std::string> groups;
+  std::string auditSink = "none";
+  bool auditRequired = false;
+};
+void writeConfig(const std::string& path, const ConfigOptions& options);
+
+struct DiskSpec {
+  std::string path;
+  std::string target;  // vda, vdb, ...
+};
+// A domain XML with one dynamic seclabel per driver; `name` and disk paths
+// are XML-escaped here.
+void writeDomain(const std::string& path, const std::string& name, const std::string& uuid,
+                 const std::vector<DiskSpec>& disks,
+                 const std::vector<std::string>& drivers = {"selinux", "dac"});
+
+// A tiny qcow2 (qemu-img), then chown root:root and chmod 0600, so only
+// the guest's labeling grants a guest uid access.
+void makeImage(const std::string& path);
+std::string freshUuid();
+
+struct Owner {
+  uid_t uid;
+  gid_t gid;
+  mode_t mode;  // permission bits
+};
+Owner ownerOf(const std::string& path);
+
+// `seclabel list --json`, parsed.
+nlohmann::json listGuests(const std::string& config, const std::string& stateDir);
+// The guest with this uuid in the list, or null.
+nlohmann::json findGuest(const nlohmann::json& list, const std::string& uuid);
+// "+U:+G" -> {U, G}
+std::pair<uid_t, gid_t> dacIds(const nlohmann::json& guest);
+// The categories of an selinux label "u:r:t:s0:c1,c2" -> "c1,c2".
+std::string categories(const nlohmann::json& guest);
+
+// The value of `name:` in /proc status text, blanks collapsed to one space.
+std::string statusField(const std::string& statusText, const std::string& name);
+std::string readFile(const std::string& path);
+
+bool processExists(pid_t pid);
+// Polls until `pred` is true or the timeout passes.
+bool eventually(const std::function<bool()>& pred, int timeoutMs = 10000);
+
+}  // namespace seclabel::e2e
