@@ -1,0 +1,28 @@
+#include "launcher/session.h"
+
+#include <iostream>
+
+namespace seclabel {
+
+Session openSession(const SessionOptions& options, SessionKind kind) {
+  auto warn = options.warn ? options.warn : [](const std::string& message) {
+    std::cerr << "seclabel: warning: " << message << "\n";
+  };
+  Session session;
+  session.selinux = makeSystemSelinuxHost();
+  session.config = Config::load(options.configPath, options.configMayBeMissing,
+                                session.selinux->enabled());
+  session.audit = makeAuditLog(session.config.audit, warn);
+  // [audit] required = true: an unusable audit log stops us before the
+  // first change, not half-way.
+  if (kind == SessionKind::Mutating) session.audit->ensureUsable();
+  session.store = openSqliteStore(options.stateDir);
+  session.manager =
+      std::make_unique<SecurityManager>(session.config, *session.store, *session.selinux, warn);
+  session.manager->setAudit(session.audit.get());
+  // Whatever a crashed seclabel left half done is undone before new work.
+  if (kind == SessionKind::Mutating) session.recovered = session.manager->recover();
+  return session;
+}
+
+}  // namespace seclabel

@@ -1,0 +1,46 @@
+// Everything a guest operation needs, opened and wired together: the config,
+// the state store, the SELinux host, the audit log and the stacked manager.
+// The `seclabel` command and C++ launchers both start here.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "alloc/store.h"
+#include "core/config.h"
+#include "secdriver/audit.h"
+#include "secdriver/manager.h"
+#include "secdriver/selinux_host.h"
+
+namespace seclabel {
+
+struct SessionOptions {
+  std::string configPath = kDefaultConfigPath;
+  // A missing config file means defaults (true for the default path only).
+  bool configMayBeMissing = true;
+  std::string stateDir = kDefaultStateDir;
+  // One-line warnings; default: stderr "seclabel: warning: ...".
+  std::function<void(const std::string&)> warn;
+};
+
+enum class SessionKind {
+  ReadOnly,  // list, dominfo, broker: no recovery, audit checked lazily
+  Mutating,  // prepare, restore, exec, run: audit checked, `recover` first
+};
+
+struct Session {
+  Config config;
+  std::unique_ptr<SelinuxHost> selinux;
+  std::unique_ptr<AuditLog> audit;
+  std::unique_ptr<Store> store;
+  std::unique_ptr<SecurityManager> manager;
+  // What `recover` did when the session opened (Mutating only).
+  std::vector<std::string> recovered;
+};
+
+// Throws Error: a bad config (InvalidInput), an unusable required audit log,
+// a store that cannot be opened.
+Session openSession(const SessionOptions& options, SessionKind kind);
+
+}  // namespace seclabel

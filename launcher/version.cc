@@ -1,0 +1,7 @@
+#include <seclabel/seclabel.h>
+
+namespace seclabel {
+
+const char* libraryVersion() { return SECLABEL_VERSION; }
+
+}  // namespace seclabel
