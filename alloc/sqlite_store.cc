@@ -143,10 +143,28 @@ SqliteStore::SqliteStore(const std::string& databasePath) : db_(databasePath) {
   // sequential, so everything committed before them is synced too. Plain
   // allocations are not: after a power loss their guests are gone anyway,
   // and recover works from the synced records (docs/store.md).
-  db_.exec("PRAGMA journal_mode = WAL");
+  setWalMode();
   db_.exec("PRAGMA synchronous = NORMAL");
   db_.exec("PRAGMA foreign_keys = ON");
   migrateSqliteSchema(db_);
+}
+
+// Switching a fresh database to WAL needs an exclusive lock, and SQLite does
+// not call the busy handler for it: several processes opening a new store at
+// once would see "database is locked". Retry for a while instead (the mode is
+// persistent, so this only ever waits on a store's very first opening).
+void SqliteStore::setWalMode() {
+  for (int attempt = 0;; ++attempt) {
+    try {
+      db_.exec("PRAGMA journal_mode = WAL");
+      return;
+    } catch (const Error& e) {
+      bool locked = std::string(e.what()).find("locked") != std::string::npos ||
+                    std::string(e.what()).find("busy") != std::string::npos;
+      if (!locked || attempt >= 2000) throw;
+      ::usleep(5000);  // up to ~10 s in all
+    }
+  }
 }
 
 std::unique_ptr<Store> openSqliteStore(const std::string& stateDir) {

@@ -53,6 +53,7 @@ class SqliteStore final : public Store {
   std::vector<Intent> pendingIntentsOf(const std::string& guestUuid) override;
 
  private:
+  void setWalMode();
   friend class SqliteStoreTransaction;
 
   // Runs `work` atomically: in its own BEGIN IMMEDIATE transaction, or,

@@ -141,7 +141,9 @@ AuditRecord resourceLabel(const AuditGuest& guest, AuditLabelChange change,
   }
   r.fields.push_back(token("model", model));
   r.fields.push_back(oldLabel ? userValue("old-label", *oldLabel) : token("old-label", kUnset));
-  r.fields.push_back(userValue("new-label", newLabel));
+  // "?" is the audit convention for "no value" (a file that had no label),
+  // written bare like every other unset field.
+  r.fields.push_back(newLabel == kUnset ? token("new-label", kUnset) : userValue("new-label", newLabel));
   return r;
 }
 

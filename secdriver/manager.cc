@@ -259,7 +259,7 @@ void SecurityManager::labelResources(Domain& domain, const Owner& owner) {
                                        driver->model(),
                                        original.selinuxLabel
                                            ? std::optional<std::string_view>(*original.selinuxLabel)
-                                           : std::optional<std::string_view>("?"),
+                                           : std::nullopt,
                                        *change.selinuxLabel, outcome));
         };
         try {
@@ -354,7 +354,8 @@ void SecurityManager::undoGuest(const std::string& uuid, std::vector<std::string
                                        DacLabel{original.uid, original.gid}.format(), outcome));
           if (labelDiffers)
             audit(audit::resourceLabel(guest, AuditLabelChange::Restore, original.path, "selinux",
-                                       currentLabel.value_or("?"),
+                                       currentLabel ? std::optional<std::string_view>(*currentLabel)
+                                                    : std::nullopt,
                                        original.selinuxLabel.value_or("?"), outcome));
         }
       } catch (const Error& e) {

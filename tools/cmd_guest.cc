@@ -41,8 +41,14 @@ int prepare(const GlobalOptions& global, const std::string& file) {
 }
 
 int restore(const GlobalOptions& global, const std::string& guest) {
-  Session session = openSession(global, SessionKind::Mutating);
+  // The named guest first, then the usual recovery: recovering first would
+  // restore a guest whose process is gone (after `exec`) and then report the
+  // guest the caller asked for as unknown.
+  Session session = openSession(global, SessionKind::ReadOnly);
+  session.audit->ensureUsable();
   session.manager->restore(guest);
+  for (const auto& line : session.manager->recover())
+    std::cerr << "seclabel: recover: " << line << "\n";
   return 0;
 }
 

@@ -364,7 +364,12 @@ TEST_F(BrokerTest, ThousandsOfMixedRequestsLeakNoFd) {
   }
   EXPECT_EQ(steady.openDisk("web", "vdb", DiskAccess::ReadOnly).fds.size(), 1u);
   { BrokerConnection drop = std::move(steady); }
-  EXPECT_EQ(settleFdCount(withDevnull), withDevnull);
+  // A leak shows as more fds than before. Fewer is no leak: an fd that was
+  // transiently open when the baseline was taken (seen once in CI) has gone.
+  // Our own fd must still be the one we opened: the broker closed only its
+  // received copies.
+  EXPECT_LE(settleFdCount(withDevnull), withDevnull);
+  EXPECT_NE(::fcntl(devnull.get(), F_GETFD), -1);
 }
 
 TEST_F(BrokerTest, ManyClientsAtOnceAreAllServed) {
