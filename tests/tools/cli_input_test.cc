@@ -1,0 +1,144 @@
+// Hostile and malformed command lines: each gets exactly one error line on
+// stderr ("seclabel: ..."), the documented exit code, and changes nothing on
+// disk (the state directory is not even created).
+#include <sys/stat.h>
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "tests/tools/e2e_support.h"
+
+namespace seclabel::e2e {
+namespace {
+
+struct BadInvocation {
+  const char* name;
+  std::vector<std::string> args;  // after --config/--state-dir
+  int exitCode;
+  const char* messagePart;
+};
+
+int lineCount(const std::string& text) {
+  int lines = 0;
+  for (char c : text) lines += c == '\n';
+  return lines;
+}
+
+bool exists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+class CliInput : public ::testing::TestWithParam<BadInvocation> {
+ protected:
+  void SetUp() override {
+    writeConfig(dir_ / "seclabel.toml", {});
+    std::ofstream(dir_ / "bad.xml") << "<domain type='kvm'><name>x</name><seclabel type='static'/>";
+    std::ofstream(dir_ / "notdomain.xml") << "<network><name>x</name></network>";
+    std::ofstream(dir_ / "bad.toml") << "fdpass = \"sometimes\"\n";
+    std::ofstream(dir_ / "good.xml")
+        << "<domain type='kvm'><name>cli-input</name><uuid>00000000-0000-4000-8000-00000000c11e</uuid></domain>";
+  }
+  // Arguments name files by placeholder: {dir} is the test's directory.
+  std::vector<std::string> expand(const std::vector<std::string>& args) const {
+    std::vector<std::string> out;
+    for (std::string a : args) {
+      for (auto at = a.find("{dir}"); at != std::string::npos; at = a.find("{dir}"))
+        a.replace(at, 5, dir_.path());
+      out.push_back(a);
+    }
+    return out;
+  }
+  TempDir dir_;
+};
+
+TEST_P(CliInput, FailsWithOneClearLineTheDocumentedCodeAndTouchesNothing) {
+  const BadInvocation& bad = GetParam();
+  const std::string state = dir_ / "state";
+  // A case that names its own --config runs without the fixture's one
+  // (giving --config twice is itself an error).
+  std::vector<std::string> args = expand(bad.args);
+  Finished done;
+  if (!args.empty() && args[0] == "--config") {
+    std::vector<std::string> argv{seclabelBinary(), "--state-dir", state};
+    argv.insert(argv.end(), args.begin(), args.end());
+    done = Child(argv).wait();
+  } else {
+    done = runSeclabel(dir_ / "seclabel.toml", state, args);
+  }
+  EXPECT_EQ(done.code(), bad.exitCode) << done.err;
+  EXPECT_EQ(lineCount(done.err), 1) << done.err;
+  EXPECT_EQ(done.err.rfind("seclabel: ", 0), 0u) << done.err;
+  EXPECT_NE(done.err.find(bad.messagePart), std::string::npos) << done.err;
+  EXPECT_TRUE(done.out.empty()) << done.out;
+  EXPECT_FALSE(exists(state)) << "the state directory was created by a failed command";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Hostile, CliInput,
+    ::testing::Values(
+        BadInvocation{"NoCommand", {}, 2, "A subcommand is required"},
+        BadInvocation{"UnknownOption", {"--frobnicate", "list"}, 2, "--frobnicate"},
+        BadInvocation{"ConfigGivenTwice", {"--config", "{dir}/seclabel.toml", "--config", "{dir}/seclabel.toml", "list"}, 2,
+                      "--config"},
+        BadInvocation{"ValidateWithoutFile", {"validate"}, 2, "domain is required"},
+        BadInvocation{"ValidateMissingFile", {"validate", "{dir}/absent.xml"}, 2, "No such file"},
+        BadInvocation{"ValidateDirectory", {"validate", "{dir}"}, 2, "Is a directory"},
+        BadInvocation{"ValidateEndlessFile", {"validate", "/dev/zero"}, 2, "16 MiB"},
+        BadInvocation{"ValidateMalformedXml", {"validate", "{dir}/bad.xml"}, 2, "bad.xml"},
+        BadInvocation{"ValidateNotADomain", {"validate", "{dir}/notdomain.xml"}, 2, "notdomain.xml"},
+        BadInvocation{"BadConfigValue", {"--config", "{dir}/bad.toml", "validate", "{dir}/good.xml"}, 2,
+                      "fdpass: invalid value 'sometimes'"},
+        BadInvocation{"MissingNamedConfig", {"--config", "{dir}/absent.toml", "list"}, 2,
+                      "cannot read config"},
+        BadInvocation{"PrepareMalformedXml", {"prepare", "{dir}/bad.xml"}, 2, "bad.xml"},
+        BadInvocation{"PrepareMissingFile", {"prepare", "{dir}/absent.xml"}, 2, "No such file"},
+        BadInvocation{"RestoreWithoutGuest", {"restore"}, 2, "guest is required"},
+        BadInvocation{"DominfoTwoGuests", {"dominfo", "a", "b"}, 2, "not expected: b"},
+        BadInvocation{"ListExtraArgument", {"list", "--json", "extra"}, 2, "not expected: extra"},
+        BadInvocation{"ExecWithoutCommand", {"exec", "{dir}/good.xml"}, 2, "command is required"},
+        BadInvocation{"ExecNegativeKeepFd", {"exec", "--keep-fd", "-1", "{dir}/good.xml", "--", "true"}, 2,
+                      "--keep-fd"},
+        BadInvocation{"ExecStdioKeepFd", {"exec", "--keep-fd", "1", "{dir}/good.xml", "--", "true"}, 2,
+                      "--keep-fd"},
+        BadInvocation{"ExecMalformedXml", {"exec", "{dir}/bad.xml", "--", "true"}, 2, "bad.xml"},
+        BadInvocation{"RunMissingCommand", {"run", "{dir}/good.xml", "--", "/nonexistent/cmd"}, 127,
+                      "/nonexistent/cmd"},
+        BadInvocation{"PolicyWithoutSubcommand", {"policy"}, 2, "A subcommand is required"},
+        BadInvocation{"PolicyCheckMissingFiles", {"policy", "check", "{dir}/absent.pol", "{dir}/absent.exp"}, 2,
+                      "absent"},
+        BadInvocation{"BrokerRemoveFdNegative", {"broker", "remove-fd", "--qmp", "{dir}/q", "-3"}, 2,
+                      "fdset"}),
+    [](const ::testing::TestParamInfo<BadInvocation>& info) { return std::string(info.param.name); });
+
+TEST(CliInputState, AStateDirThatIsAFileIsRefusedAndLeftAlone) {
+  TempDir dir;
+  writeConfig(dir / "seclabel.toml", {});
+  std::ofstream(dir / "state") << "not a directory\n";
+  Finished done = runSeclabel(dir / "seclabel.toml", dir / "state", {"list"});
+  EXPECT_EQ(done.code(), 1) << done.err;
+  EXPECT_EQ(lineCount(done.err), 1) << done.err;
+  EXPECT_NE(done.err.find("is not a directory"), std::string::npos) << done.err;
+  std::ifstream in(dir / "state");
+  std::string content((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(content, "not a directory\n");
+}
+
+TEST(CliInputState, ValidateOfAGoodDomainPrintsOneLinePerDriverAndNeedsNoStore) {
+  TempDir dir;
+  writeConfig(dir / "seclabel.toml", {});
+  std::ofstream(dir / "good.xml")
+      << "<domain type='kvm'><name>v</name><seclabel type='none' model='selinux'/></domain>";
+  Finished done = runSeclabel(dir / "seclabel.toml", dir / "state", {"validate", dir / "good.xml"});
+  EXPECT_EQ(done.code(), 0) << done.err;
+  EXPECT_EQ(done.out,
+            "model=selinux type=none relabel=no\n"
+            "model=dac type=dynamic relabel=yes\n");
+  EXPECT_FALSE(exists(dir / "state"));
+}
+
+}  // namespace
+}  // namespace seclabel::e2e
