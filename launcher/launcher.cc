@@ -31,12 +31,22 @@ std::optional<GuestRecord> preparedGuest(SecurityManager& manager, const Domain&
 
 std::map<std::string, DiskArgument> diskArguments(SecurityManager& manager,
                                                   const GuestLaunch& launch,
+                                                  const std::vector<std::string>& argvTemplate,
                                                   std::vector<UniqueFd>& inherited) {
   std::map<std::string, DiskArgument> disks;
   for (const Disk& disk : launch.live.disks)
     if (disk.source && !disk.target.empty()) disks[disk.target] = disk.source->path;
+  // Only a disk the command names gets fds: one it does not name would be
+  // inherited without an -add-fd, an open image the command never asked for.
+  auto named = [&](const std::string& target) {
+    const std::string placeholder = "{disk:" + target + "}";
+    for (std::size_t i = 1; i < argvTemplate.size(); ++i)
+      if (argvTemplate[i].find(placeholder) != std::string::npos) return true;
+    return false;
+  };
   int fdsetId = 0;
   for (const FdPassedDisk& passed : manager.store().fdPassedDisksOf(launch.record.uuid)) {
+    if (!named(passed.target)) continue;
     CommandLineFdset fdset{++fdsetId, {}};
     // Opened here, as root, before the identity is dropped: the guest's uid
     // may not open the file itself (root_squash, no labels, policy).
@@ -74,7 +84,7 @@ GuestLaunch prepareLaunch(SecurityManager& manager, Domain domain,
   }
   try {
     std::vector<UniqueFd> inherited;
-    auto disks = diskArguments(manager, launch, inherited);
+    auto disks = diskArguments(manager, launch, argvTemplate, inherited);
     launch.argv = expandDiskPlaceholders(argvTemplate, disks);
     launch.argv[0] = resolveCommand(launch.argv[0]);
 
