@@ -244,6 +244,12 @@ class Store {
 // A database from a newer seclabel (higher user_version) is refused.
 std::unique_ptr<Store> openSqliteStore(const std::string& stateDir);
 
+// Test seam (never set in production): called in this process after every
+// durable commit of an SQLite store -- the WAL was synced, so the commit
+// survives a power loss -- with the database path. Tests use it to check
+// which commits are durable and what the host looked like at that moment.
+void setDurableCommitHookForTesting(std::function<void(const std::string& databasePath)> hook);
+
 // The local host name (uname nodename), for Owner::host.
 std::string localHostName();
 
