@@ -25,12 +25,6 @@ namespace {
 // milliseconds; 30 s only matters when a process is stuck.
 constexpr int kBusyTimeoutMs = 30000;
 
-// WAL pages (4 KiB) after which a commit checkpoints the WAL into state.db.
-// A guest lifecycle appends about PAGES pages; every process that opens the
-// store first reads the whole WAL to rebuild its index, so a small bound
-// keeps that read short while checkpoints (two syncs each) stay rare.
-constexpr int kWalCheckpointPages = 256;
-
 int64_t nowUnix() { return int64_t(::time(nullptr)); }
 
 // SQLite's own busy handler sleeps 1, 2, 5, 10 ... ms between tries, far
@@ -48,6 +42,29 @@ int retryBusySoon(void* /*context*/, int attempt) {
   if (waitedMs >= kBusyTimeoutMs) return 0;
   ::usleep(50 + unsigned(now.tv_nsec / 1000 % 100));
   return 1;
+}
+
+// WAL frames (4 KiB pages) after which a commit checkpoints the WAL into
+// state.db and truncates it. A guest lifecycle appends about 35 frames;
+// every process that opens the store first reads the whole WAL to rebuild
+// its index, so a small bound keeps that read short while checkpoints (three
+// syncs each) stay rare: one in about seven lifecycles.
+constexpr int kWalCheckpointPages = 256;
+
+// Replaces SQLite's auto-checkpoint (sqlite3_wal_hook: called after each
+// commit with the WAL's size). SQLite's own is PASSIVE, and a PASSIVE
+// checkpoint never shortens the WAL across processes: each opening rebuilds
+// the WAL index as if nothing had been copied back yet, so the next writer
+// appends instead of starting over, and the WAL would grow without bound.
+// TRUNCATE empties the file. It must not wait on other connections (the
+// busy handler would stall this commit's caller for up to 30 s): without a
+// handler it gives up at once and the next large commit tries again.
+int checkpointWhenLarge(void* /*context*/, sqlite3* db, const char* schema, int frames) {
+  if (frames < kWalCheckpointPages) return SQLITE_OK;
+  sqlite3_busy_handler(db, nullptr, nullptr);
+  sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+  sqlite3_busy_handler(db, retryBusySoon, nullptr);
+  return SQLITE_OK;  // a failed checkpoint loses nothing: the WAL keeps it all
 }
 
 // STATE_DIR: created 0700 when absent. An existing one must be a real
@@ -176,12 +193,11 @@ SqliteStore::SqliteStore(const std::string& databasePath) : db_(databasePath) {
   // would create the WAL (a sync of the WAL header and one of the directory)
   // and, on exit, copy it into state.db and delete it (two more syncs) --
   // four of the seven fdatasyncs of a `run`. The WAL now stays between
-  // processes and is checkpointed when it reaches kWalCheckpointPages (by
-  // whichever commit crosses it); the next opener rebuilds its index by
-  // reading it, so it is kept small.
+  // processes; checkpointWhenLarge empties it once it holds
+  // kWalCheckpointPages.
   if (sqlite3_db_config(db_.handle(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr) != SQLITE_OK)
     db_.fail("cannot keep the WAL on close", SQLITE_ERROR);
-  db_.exec("PRAGMA wal_autocheckpoint = " + std::to_string(kWalCheckpointPages));
+  sqlite3_wal_hook(db_.handle(), checkpointWhenLarge, nullptr);
   db_.exec("PRAGMA foreign_keys = ON");
   migrateSqliteSchema(db_);
 }
