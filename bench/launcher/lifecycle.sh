@@ -96,6 +96,17 @@ diffs = [x - y for x, y in zip(ta, tb)]
 print(f"  median of paired A - B     {statistics.median(diffs):8.2f} ms")
 PY
 
+# Syncs per lifecycle: the store keeps its WAL between processes and
+# checkpoints it every few lifecycles, so count over 14 runs.
+if command -v strace >/dev/null; then
+  syncs=0
+  for _ in $(seq 14); do
+    n=$(strace -f -e trace=fsync,fdatasync -o /dev/stdout "${A[@]}" 2>/dev/null | grep -c 'sync(' || true)
+    syncs=$((syncs + n))
+  done
+  echo "fsync+fdatasync: $syncs in 14 lifecycles"
+fi
+
 if command -v hyperfine >/dev/null; then
   echo "cross-check (hyperfine -N, not alternated):"
   hyperfine -N --warmup 10 --runs 100 --style basic \
