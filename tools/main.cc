@@ -1,6 +1,7 @@
 // seclabel: the command-line face of libseclabel. Thin on purpose: parse the
 // arguments, call the library, print, map errors to exit codes (seclabel(1)).
 #include <iostream>
+#include <string>
 
 #include <CLI/CLI.hpp>
 
@@ -31,6 +32,22 @@ int main(int argc, char** argv) {
   tools::addLaunchCommands(app, global, action);
   tools::addBrokerCommands(app, global, action);
   tools::addPolicyCommands(app, global, action);
+
+  // CLI11 reports a misspelt command as "A subcommand is required": name it.
+  for (int i = 1; i < argc; ++i) {
+    std::string word = argv[i];
+    if (word == "--config" || word == "--state-dir") {
+      ++i;  // its value
+      continue;
+    }
+    if (word.empty() || word[0] == '-') continue;
+    bool known = false;
+    for (const CLI::App* command : app.get_subcommands({})) known |= command->get_name() == word;
+    if (!known)
+      return printError("unknown command '" + word + "' (see seclabel --help)",
+                        static_cast<int>(ExitCode::InvalidInput));
+    break;
+  }
 
   try {
     app.parse(argc, argv);

@@ -82,6 +82,7 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         BadInvocation{"NoCommand", {}, 2, "A subcommand is required"},
         BadInvocation{"UnknownOption", {"--frobnicate", "list"}, 2, "--frobnicate"},
+        BadInvocation{"UnknownCommand", {"prepar", "{dir}/good.xml"}, 2, "unknown command 'prepar'"},
         BadInvocation{"ConfigGivenTwice", {"--config", "{dir}/seclabel.toml", "--config", "{dir}/seclabel.toml", "list"}, 2,
                       "--config"},
         BadInvocation{"ValidateWithoutFile", {"validate"}, 2, "domain is required"},
