@@ -200,8 +200,9 @@ TEST_F(LaunchAudit, AFailedPrepareClaimsNoSuccessForTheMissingDisk) {
   ASSERT_TRUE(auditBarrier(uuid));
 
   for (auto& f : recordsOf("VIRT_RESOURCE", uuid)) {
-    if (f["new-disk"] == missing || f["old-disk"] == missing)
+    if (f["new-disk"] == missing || f["old-disk"] == missing) {
       EXPECT_NE(f["res"], "success") << "a record claims the missing disk was labeled";
+    }
   }
   // Whatever was done to the disk that exists was undone, and said so.
   int started = 0, stopped = 0;

@@ -48,6 +48,19 @@ struct SpawnOptions {
 };
 
 // A process started from the test, with its stdout/stderr pipes.
+// SpawnOptions with one field set (designated initializers would leave the
+// others to -Wmissing-field-initializers).
+inline SpawnOptions devNullAt(std::vector<int> fds) {
+  SpawnOptions options;
+  options.openDevNullAt = std::move(fds);
+  return options;
+}
+inline SpawnOptions stdoutTo(std::string path) {
+  SpawnOptions options;
+  options.stdoutFile = std::move(path);
+  return options;
+}
+
 class Child {
  public:
   Child(const std::vector<std::string>& argv, const SpawnOptions& options = {});

@@ -76,7 +76,7 @@ class Launch : public ::testing::Test {
 
 TEST_F(Launch, ExecAppliesTheAllocatedIdentityInPlaceAndClosesFdsNotKept) {
   Child exec(argv({"exec", xml_, "--keep-fd", "8", "--", "/bin/sh", "-c", kReport}),
-             {.openDevNullAt = {7, 8}});
+             devNullAt({7, 8}));
   Finished f = exec.wait();
   ASSERT_EQ(f.code(), 0) << f.err;
 
@@ -140,7 +140,7 @@ TEST_F(Launch, ExecOfAMissingCommandExits127AndPreparesNothing) {
 TEST_F(Launch, RunAppliesTheIdentityInAChildAndRestoresAfterIt) {
   std::string script = std::string("trap 'exit 0' TERM; ") + kReport +
                        "echo ready; while :; do sleep 0.1; done";
-  Child run(argv({"run", xml_, "--", "/bin/sh", "-c", script}), {.openDevNullAt = {7, 8}});
+  Child run(argv({"run", xml_, "--", "/bin/sh", "-c", script}), devNullAt({7, 8}));
   ASSERT_TRUE(run.waitForLine("ready"));
 
   ASSERT_TRUE(eventually([&] { return guest().value("state", "") == "running"; }));

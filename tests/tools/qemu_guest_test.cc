@@ -130,7 +130,7 @@ TEST_F(QemuGuest, RunsAsTheGuestUidAnswersQmpAndReadsOnlyItsOwnImage) {
                           "-nodefaults", "-display", "none", "-m", "64", "-S",
                           "-drive", "file={disk:vda},format=qcow2,if=none,id=d0",
                           "-qmp", "unix:" + qmpSocket + ",server=on,wait=off"}),
-            {.stdoutFile = qemuOut});
+            stdoutTo(qemuOut));
 
   ASSERT_TRUE(eventually([&] { return std::filesystem::exists(qmpSocket) || !processExists(run.pid()); },
                          30000));
