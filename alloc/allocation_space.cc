@@ -30,12 +30,6 @@ void checkIntervals(const std::vector<IdInterval>& intervals, const std::string&
   }
 }
 
-// getpwuid_r/getgrgid_r report "not found" as 0 with a null result, or (in
-// some NSS modules) as ENOENT/ESRCH/EBADF/EPERM; anything else is a failure.
-bool notFoundErrno(int err) {
-  return err == 0 || err == ENOENT || err == ESRCH || err == EBADF || err == EPERM;
-}
-
 }  // namespace
 
 const char* identityKindName(IdentityKind kind) {
@@ -112,40 +106,6 @@ DacLabel dacLabelForIdentity(const DacConfig& config, uint64_t uid) {
   label.gid = config.gidRange ? gid_t(config.gidRange->first + (uid - config.range.first))
                               : gid_t(uid);
   return label;
-}
-
-bool uidExists(uint32_t uid) {
-  std::vector<char> buffer(16384);
-  for (;;) {
-    struct passwd entry;
-    struct passwd* result = nullptr;
-    int err = getpwuid_r(uid_t(uid), &entry, buffer.data(), buffer.size(), &result);
-    if (err == ERANGE && buffer.size() < (1u << 22)) {
-      buffer.resize(buffer.size() * 2);
-      continue;
-    }
-    if (result) return true;
-    if (notFoundErrno(err)) return false;
-    throw Error::fromErrno("cannot look up uid " + std::to_string(uid) +
-                           " in the passwd database", err);
-  }
-}
-
-bool gidExists(uint32_t gid) {
-  std::vector<char> buffer(16384);
-  for (;;) {
-    struct group entry;
-    struct group* result = nullptr;
-    int err = getgrgid_r(gid_t(gid), &entry, buffer.data(), buffer.size(), &result);
-    if (err == ERANGE && buffer.size() < (1u << 22)) {
-      buffer.resize(buffer.size() * 2);
-      continue;
-    }
-    if (result) return true;
-    if (notFoundErrno(err)) return false;
-    throw Error::fromErrno("cannot look up gid " + std::to_string(gid) +
-                           " in the group database", err);
-  }
 }
 
 }  // namespace seclabel

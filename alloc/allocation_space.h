@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "core/nss.h"
 #include "xml/labels.h"
 
 namespace seclabel {
@@ -72,10 +73,6 @@ class AllocationSpace {
 // offset into gidRange when one is set.
 DacLabel dacLabelForIdentity(const DacConfig& config, uint64_t uid);
 
-// Does the passwd database know this uid / the group database this gid?
-// (getpwuid_r / getgrgid_r; an NSS failure other than "not found" throws
-// Error(Failed), since guessing "absent" could hand out a system account.)
-bool uidExists(uint32_t uid);
-bool gidExists(uint32_t gid);
+// uidExists/gidExists (the NSS checks of a DAC space): core/nss.h.
 
 }  // namespace seclabel

@@ -14,6 +14,7 @@
 #include <fstream>
 
 #include "core/error.h"
+#include "core/nss.h"
 #include "secdriver/proc_status.h"
 
 namespace seclabel {
@@ -35,25 +36,6 @@ std::optional<gid_t> parsePlusNumber(const std::string& name) {
     if (value > 0xfffffffeu) return std::nullopt;  // (gid_t)-1 means "no change"
   }
   return gid_t(value);
-}
-
-std::optional<gid_t> lookUpGroup(const std::string& name) {
-  std::vector<char> buffer(1024);
-  for (;;) {
-    struct group entry {};
-    struct group* found = nullptr;
-    int rc = ::getgrnam_r(name.c_str(), &entry, buffer.data(), buffer.size(),
-                          &found);
-    if (rc == ERANGE && buffer.size() < (1u << 20)) {
-      buffer.resize(buffer.size() * 4);
-      continue;
-    }
-    if (rc != 0) {
-      throw Error::fromErrno("cannot look up group \"" + name + "\"", rc);
-    }
-    if (found == nullptr) return std::nullopt;
-    return found->gr_gid;
-  }
 }
 
 int readLastCapability() {
@@ -144,7 +126,7 @@ std::vector<gid_t> resolveGroupNames(const std::vector<std::string>& names) {
       gids.push_back(*number);
       continue;
     }
-    auto gid = lookUpGroup(name);
+    auto gid = groupIdByName(name);
     if (!gid) {
       throw Error::invalidInput("[dac] groups: unknown group \"" + name +
                                 "\"");

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/nss.h"
 
 namespace seclabel {
 
@@ -222,33 +223,17 @@ DacLabel DacLabel::resolve(const DacLabelSpec& spec) {
   DacLabel label;
   if (spec.user.number) {
     label.uid = *spec.user.number;
+  } else if (auto uid = userIdByName(spec.user.name)) {
+    label.uid = *uid;
   } else {
-    std::vector<char> buffer(16384);
-    passwd entry{};
-    passwd* found = nullptr;
-    int rc;
-    while ((rc = getpwnam_r(spec.user.name.c_str(), &entry, buffer.data(), buffer.size(),
-                            &found)) == ERANGE && buffer.size() < (1u << 22)) {
-      buffer.resize(buffer.size() * 2);
-    }
-    if (rc != 0) throw Error::fromErrno("cannot look up user '" + spec.user.name + "'", rc);
-    if (!found) throw Error::invalidInput("DAC label: no such user '" + spec.user.name + "'");
-    label.uid = entry.pw_uid;
+    throw Error::invalidInput("DAC label: no such user '" + spec.user.name + "'");
   }
   if (spec.group.number) {
     label.gid = *spec.group.number;
+  } else if (auto gid = groupIdByName(spec.group.name)) {
+    label.gid = *gid;
   } else {
-    std::vector<char> buffer(16384);
-    group entry{};
-    group* found = nullptr;
-    int rc;
-    while ((rc = getgrnam_r(spec.group.name.c_str(), &entry, buffer.data(), buffer.size(),
-                            &found)) == ERANGE && buffer.size() < (1u << 22)) {
-      buffer.resize(buffer.size() * 2);
-    }
-    if (rc != 0) throw Error::fromErrno("cannot look up group '" + spec.group.name + "'", rc);
-    if (!found) throw Error::invalidInput("DAC label: no such group '" + spec.group.name + "'");
-    label.gid = entry.gr_gid;
+    throw Error::invalidInput("DAC label: no such group '" + spec.group.name + "'");
   }
   return label;
 }
