@@ -77,20 +77,6 @@ RootSquashMount::~RootSquashMount() {
   e2e::eventually([&] { return !isFuseMountPoint(mountpoint_); }, 5000);
 }
 
-int openErrnoAs(uid_t uid, gid_t gid, const std::string& path, int flags) {
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    if (::setgroups(0, nullptr) != 0 || ::setresgid(gid, gid, gid) != 0 ||
-        ::setresuid(uid, uid, uid) != 0)
-      ::_exit(255);
-    int fd = ::open(path.c_str(), flags | O_CLOEXEC);
-    ::_exit(fd >= 0 ? 0 : errno);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 std::vector<std::string> xattrNames(const std::string& path) {
   char buffer[4096];
   ssize_t n = ::llistxattr(path.c_str(), buffer, sizeof buffer);

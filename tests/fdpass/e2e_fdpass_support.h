@@ -48,9 +48,6 @@ class RootSquashMount {
 // Is `path` a mount point of a FUSE file system (/proc/self/mountinfo)?
 bool isFuseMountPoint(const std::string& path);
 
-// The errno open(path, flags) gets as uid:gid with no groups (0 if it opens).
-int openErrnoAs(uid_t uid, gid_t gid, const std::string& path, int flags);
-
 // The names of the extended attributes of `path` (llistxattr).
 std::vector<std::string> xattrNames(const std::string& path);
 

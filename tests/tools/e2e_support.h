@@ -136,4 +136,8 @@ bool processExists(pid_t pid);
 // Polls until `pred` is true or the timeout passes.
 bool eventually(const std::function<bool()>& pred, int timeoutMs = 10000);
 
+// The errno open(path, flags) gets as uid:gid with no supplementary groups
+// (0 when it opens), tried in a forked child.
+int openErrnoAs(uid_t uid, gid_t gid, const std::string& path, int flags);
+
 }  // namespace seclabel::e2e

@@ -67,21 +67,6 @@ class Qmp {
   nlohmann::json greeting_;
 };
 
-// Which errno open(path) gets as uid:gid with no groups (0 when it opens).
-int openErrnoAs(uid_t uid, gid_t gid, const std::string& path, int flags) {
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    if (::setgroups(0, nullptr) != 0 || ::setresgid(gid, gid, gid) != 0 ||
-        ::setresuid(uid, uid, uid) != 0)
-      ::_exit(255);
-    int fd = ::open(path.c_str(), flags | O_CLOEXEC);
-    ::_exit(fd >= 0 ? 0 : errno);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 class QemuGuest : public ::testing::Test {
  protected:
   void SetUp() override {
