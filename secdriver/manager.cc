@@ -106,16 +106,19 @@ GuestRecord SecurityManager::prepare(Domain& domain) {
   record.host = owner.host;
   for (const auto& driver : drivers_) record.drivers.push_back(driver->model());
 
+  // One transaction, one durable commit, before any file changes: the guest
+  // and its Prepare intent, every driver's label (identities allocated or
+  // reserved) and the original of every file to be changed. Anything that
+  // fails in here (a duplicate name, an exhausted range, a missing disk, a
+  // refused hard link) rolls it all back: nothing to undo, nothing on disk.
+  const AuditGuest guest{domain.type, domain.name, domain.uuid};
+  std::vector<AuditRecord> labelsGenerated;  // written once they are committed
+  std::vector<PlannedResource> planned;
   int64_t intent = 0;
   {
     auto transaction = store_.begin();
     store_.putGuest(record);  // a duplicate name or uuid stops here, nothing done
     intent = store_.recordIntent(record.uuid, IntentKind::Prepare, workerPayload());
-    transaction->commit();
-  }
-
-  try {
-    const AuditGuest guest{domain.type, domain.name, domain.uuid};
     for (const auto& driver : drivers_) {
       Seclabel& seclabel = *domain.seclabelFor(driver->model());
       try {
@@ -125,10 +128,17 @@ GuestRecord SecurityManager::prepare(Domain& domain) {
         throw e.withContext(std::string(driver->model()) + " driver");
       }
       if (seclabel.type != SeclabelType::None)
-        audit(audit::machineId(guest, driver->model(), seclabel.label.value_or("?"),
-                               seclabel.imagelabel, AuditOutcome::Success));
+        labelsGenerated.push_back(audit::machineId(guest, driver->model(),
+                                                   seclabel.label.value_or("?"),
+                                                   seclabel.imagelabel, AuditOutcome::Success));
     }
-    labelResources(domain, owner);
+    planned = planResources(domain, owner);
+    transaction->commit();
+  }
+  for (const AuditRecord& generated : labelsGenerated) audit(generated);
+
+  try {
+    labelResources(domain, owner, planned);
     record.liveXml = formatDomainXml(domain, XmlForm::Live);
     auto transaction = store_.begin();
     store_.updateGuest(record);
@@ -136,8 +146,7 @@ GuestRecord SecurityManager::prepare(Domain& domain) {
     transaction->commit();
   } catch (const Error&) {
     std::vector<std::string> warnings;
-    undoGuest(record.uuid, warnings);
-    store_.completeIntent(intent);
+    undoGuest(record.uuid, warnings, intent);
     if (warn_)
       for (const auto& warning : warnings) warn_(warning);
     throw;
@@ -145,13 +154,19 @@ GuestRecord SecurityManager::prepare(Domain& domain) {
   return record;
 }
 
-namespace {
+// The disk is opened by seclabel and handed to QEMU as an fd (fdpass/).
+void SecurityManager::serveByFdPassing(const Owner& owner, const GuestResource& resource,
+                                       const std::string& path) {
+  store_.addFdPassedDisk(owner.guestUuid,
+                         {*resource.diskTarget, path,
+                          resource.readonlyDisk ? DiskAccess::ReadOnly : DiskAccess::ReadWrite});
+}
 
 // One resource on its way to being labeled: opened, checked, its original
 // captured, and what every driver wants of it.
-struct PlannedResource {
+struct SecurityManager::PlannedResource {
   std::size_t index = 0;
-  const GuestResource* resource = nullptr;
+  GuestResource resource;
   std::string resolved;
   std::vector<std::pair<const SecurityDriver*, ResourceChange>> changes;
   std::optional<SafeFile> file;
@@ -159,28 +174,21 @@ struct PlannedResource {
   bool firstReference = false;
 };
 
-}  // namespace
-
-// Three phases, so the originals cost one durable commit per guest instead
-// of one per file: (1) resolve, open and check every resource and capture its
-// original; (2) remember all originals in one transaction; (3) change the
-// files. A crash after (2) leaves every original in the store for recover.
-void SecurityManager::labelResources(Domain& domain, const Owner& owner) {
-  const AuditGuest guest{domain.type, domain.name, domain.uuid};
-  const auto resources = guestResources(domain);
-  auto serveByFdPassing = [&](const GuestResource& resource, const std::string& path) {
-    store_.addFdPassedDisk(owner.guestUuid,
-                           {*resource.diskTarget, path,
-                            resource.readonlyDisk ? DiskAccess::ReadOnly : DiskAccess::ReadWrite});
-  };
-
+// Labeling runs in two halves so that the originals cost one durable commit
+// per guest, the one prepare() makes anyway: planResources (inside that
+// transaction) resolves, opens and checks every resource, captures its
+// original and remembers it; labelResources (after the commit) changes the
+// files. A crash in between leaves every original in the store for recover.
+std::vector<SecurityManager::PlannedResource> SecurityManager::planResources(
+    Domain& domain, const Owner& owner) {
   std::vector<PlannedResource> planned;
+  const auto resources = guestResources(domain);
   for (std::size_t index = 0; index < resources.size(); ++index) {
     const GuestResource& resource = resources[index];
     const bool fdpassCandidate = resource.diskTarget.has_value();
     PlannedResource plan;
     plan.index = index;
-    plan.resource = &resource;
+    plan.resource = resource;
 
     // What each driver of the stack wants this file to look like.
     for (const auto& driver : drivers_) {
@@ -199,7 +207,7 @@ void SecurityManager::labelResources(Domain& domain, const Owner& owner) {
       throw e.withContext(describe(resource));
     }
     if (fdpassCandidate && config_.fdpass == FdpassMode::Always) {
-      serveByFdPassing(resource, plan.resolved);
+      serveByFdPassing(owner, resource, plan.resolved);
       continue;
     }
     if (plan.changes.empty()) continue;
@@ -220,26 +228,27 @@ void SecurityManager::labelResources(Domain& domain, const Owner& owner) {
                       std::to_string(status.st_nlink) +
                       " hard links and may be a link to a file the guest must not own");
     if (fdpassCandidate && config_.fdpass == FdpassMode::Auto && isOnNfs(plan.file->fd())) {
-      serveByFdPassing(resource, plan.resolved);
+      serveByFdPassing(owner, resource, plan.resolved);
       continue;
     }
     plan.original = plan.file->captureOriginal(selinux_);
     planned.push_back(std::move(plan));
   }
 
-  {
-    auto transaction = store_.begin();
-    for (PlannedResource& plan : planned)
-      plan.firstReference = store_.remember(plan.original, owner.guestUuid,
-                                            resourceUseOf(plan.resource->role));
-    transaction->commit();
-  }
+  for (PlannedResource& plan : planned)
+    plan.firstReference =
+        store_.remember(plan.original, owner.guestUuid, resourceUseOf(plan.resource.role));
+  return planned;
+}
 
+void SecurityManager::labelResources(Domain& domain, const Owner& owner,
+                                     std::vector<PlannedResource>& planned) {
+  const AuditGuest guest{domain.type, domain.name, domain.uuid};
   for (PlannedResource& plan : planned) {
     // Not the first reference: another guest (or another disk of this one)
     // shares the file and labeled it already.
     if (!plan.firstReference) continue;
-    const GuestResource& resource = *plan.resource;
+    const GuestResource& resource = plan.resource;
     const bool fdpassCandidate = resource.diskTarget.has_value();
     SafeFile& file = *plan.file;
     const RememberedResource& original = plan.original;
@@ -299,7 +308,7 @@ void SecurityManager::labelResources(Domain& domain, const Owner& owner) {
       }
       if (fdpassCandidate && config_.fdpass == FdpassMode::Auto &&
           isRefusedByFilesystem(e.errnum())) {
-        serveByFdPassing(resource, plan.resolved);
+        serveByFdPassing(owner, resource, plan.resolved);
         continue;
       }
       throw;
@@ -308,14 +317,20 @@ void SecurityManager::labelResources(Domain& domain, const Owner& owner) {
   }
 }
 
-void SecurityManager::undoGuest(const std::string& uuid, std::vector<std::string>& warnings) {
+// One transaction for the whole undo: it holds the store's write lock while
+// the files are put back, so no other guest starts sharing a file between
+// "we are the last holder" and its restore. A crash half-way rolls the store
+// back to "guest still holds everything"; what marks the guest for recover
+// (the pending intent, or a running guest whose process is gone) survives,
+// so recover restores again, and restoring twice yields the same file.
+void SecurityManager::undoGuest(const std::string& uuid, std::vector<std::string>& warnings,
+                                std::optional<int64_t> intentToComplete) {
+  auto transaction = store_.begin();
   AuditGuest guest{"kvm", uuid, uuid};
   if (auto record = store_.findGuest(uuid)) guest = {record->domainType, record->name, uuid};
+  std::size_t index = 0;
   for (const HeldResource& held : store_.resourcesOf(uuid)) {
     const RememberedResource& original = held.original;
-    // Hold the store's write lock while the file is put back, so no other
-    // guest starts sharing it between "we are the last" and the restore.
-    auto transaction = store_.begin();
     bool last = true;
     for (const auto& holder : store_.holdersOf(original.dev, original.ino))
       if (holder.guestUuid != uuid) last = false;
@@ -363,12 +378,13 @@ void SecurityManager::undoGuest(const std::string& uuid, std::vector<std::string
       }
     }
     for (uint32_t i = 0; i < held.references; ++i) store_.forget(original.dev, original.ino, uuid);
-    transaction->commit();
+    if (hooks_.afterResourceRestored) hooks_.afterResourceRestored(index);
+    ++index;
   }
-  auto transaction = store_.begin();
   store_.removeFdPassedDisks(uuid);
   store_.releaseAllOf(uuid);
   store_.deleteGuest(uuid);
+  if (intentToComplete) store_.completeIntent(*intentToComplete);
   transaction->commit();
 }
 
@@ -384,10 +400,14 @@ void SecurityManager::restore(const std::string& nameOrUuid) {
       processIsAlive(static_cast<pid_t>(*record.pid), *record.pidStartTime))
     throw Error(ExitCode::Failed, "guest " + record.name + " is still running (pid " +
                                       std::to_string(*record.pid) + ")");
-  int64_t intent = store_.recordIntent(record.uuid, IntentKind::Restore, workerPayload());
+  // A running guest whose process is gone is already what recover restores,
+  // so it needs no Restore intent: an interrupted restore is finished either
+  // way. A prepared guest does (nothing else would tell recover).
+  std::optional<int64_t> intent;
+  if (record.state != GuestState::Running || !record.pid)
+    intent = store_.recordIntent(record.uuid, IntentKind::Restore, workerPayload());
   std::vector<std::string> warnings;
-  undoGuest(record.uuid, warnings);
-  store_.completeIntent(intent);
+  undoGuest(record.uuid, warnings, intent);
   if (warn_)
     for (const auto& warning : warnings) warn_(warning);
 }
@@ -409,17 +429,17 @@ std::vector<std::string> SecurityManager::recover() {
     std::vector<std::string> warnings;
     switch (intent.kind) {
       case IntentKind::Prepare:
-        undoGuest(intent.guestUuid, warnings);
+        undoGuest(intent.guestUuid, warnings, intent.id);
         report.push_back("undid the interrupted prepare of guest " + name);
         break;
       case IntentKind::Restore:
-        undoGuest(intent.guestUuid, warnings);
+        undoGuest(intent.guestUuid, warnings, intent.id);
         report.push_back("finished the interrupted restore of guest " + name);
         break;
       default:
+        store_.completeIntent(intent.id);
         break;
     }
-    store_.completeIntent(intent.id);
     for (const auto& warning : warnings) report.push_back("warning: " + warning);
   }
   for (const GuestRecord& guest : store_.listGuests()) {

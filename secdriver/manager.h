@@ -6,16 +6,17 @@
 // driver is undone (files restored exactly, identities released, the guest
 // forgotten) and the error names the driver, the object and the reason.
 //
-// Crash safety: a Prepare intent carrying this process's pid and start time
-// is committed before anything changes, and every file's original is
-// remembered in the store before the file is touched. recover() undoes the
-// work of any prepare whose process is gone.
+// Crash safety: one durable commit before any file changes holds the guest,
+// a Prepare intent carrying this process's pid and start time, the
+// identities and every file's original. recover() undoes the work of any
+// prepare whose process is gone.
 #pragma once
 
 #include <sys/types.h>
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,7 @@
 namespace seclabel {
 
 class AuditLog;
+struct GuestResource;
 struct AuditRecord;
 
 // Test seams between the steps of a prepare (never set in production).
@@ -36,6 +38,8 @@ struct ManagerHooks {
   std::function<void(const std::string& resolvedPath)> afterResolve;
   // After each resource was labeled (for crash tests).
   std::function<void(std::size_t index)> afterResourceLabeled;
+  // During an undo, after each resource was put back (for crash tests).
+  std::function<void(std::size_t index)> afterResourceRestored;
 };
 
 // One driver's line in dominfo.
@@ -94,10 +98,16 @@ class SecurityManager {
  private:
   SecurityDriver* driverFor(const std::string& model) const;
   void audit(const AuditRecord& record);
-  void labelResources(Domain& domain, const Owner& owner);
-  // Restores and releases everything `uuid` holds and deletes the guest;
-  // collects problems in `warnings` instead of stopping half-way.
-  void undoGuest(const std::string& uuid, std::vector<std::string>& warnings);
+  struct PlannedResource;
+  std::vector<PlannedResource> planResources(Domain& domain, const Owner& owner);
+  void labelResources(Domain& domain, const Owner& owner, std::vector<PlannedResource>& planned);
+  void serveByFdPassing(const Owner& owner, const GuestResource& resource,
+                        const std::string& path);
+  // Restores and releases everything `uuid` holds and deletes the guest (and
+  // completes `intentToComplete`), in one transaction; collects problems in
+  // `warnings` instead of stopping half-way.
+  void undoGuest(const std::string& uuid, std::vector<std::string>& warnings,
+                 std::optional<int64_t> intentToComplete = std::nullopt);
 
   Config config_;
   Store& store_;

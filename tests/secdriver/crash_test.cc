@@ -58,6 +58,14 @@ class CrashTest : public ::testing::Test {
     ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "status " << status;
   }
 
+  // The pid of a child that has exited and been reaped.
+  static pid_t exitedProcess() {
+    pid_t pid = ::fork();
+    if (pid == 0) ::_exit(0);
+    ::waitpid(pid, nullptr, 0);
+    return pid;
+  }
+
   void expectHalfDone() {
     for (int i = 0; i < kDisks; ++i) {
       if (static_cast<std::size_t>(i) <= kKillAfter)
@@ -105,6 +113,87 @@ TEST_F(CrashTest, TheNextMutatingCommandRecoversFirst) {
   EXPECT_TRUE(after.store->identitiesOf(uuidFor(1)).empty());
   ASSERT_EQ(after.store->listGuests().size(), 1u);
   EXPECT_EQ(after.store->listGuests()[0].name, "other");
+}
+
+// The restore of a guest whose process has exited is one transaction: killed
+// half-way, the store still says "running, pid gone" with every original,
+// which is exactly what recover restores.
+TEST_F(CrashTest, RecoverFinishesARestoreKilledHalfWay) {
+  {
+    Harness harness(scratch);
+    harness.prepare(domainXml("crashy", uuidFor(1), disks));
+    harness.manager->markRunning(uuidFor(1), exitedProcess());
+  }
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    try {
+      Harness child(scratch);
+      child.manager->setHooks({.afterResourceRestored = [](std::size_t index) {
+        if (index == kKillAfter) ::raise(SIGKILL);
+      }});
+      child.manager->restore(uuidFor(1));
+    } catch (...) {
+    }
+    ::_exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "status " << status;
+  {
+    Harness between(scratch);
+    auto guest = between.store->findGuest(uuidFor(1));
+    ASSERT_TRUE(guest.has_value()) << "the interrupted restore rolled back";
+    EXPECT_EQ(guest->state, GuestState::Running);
+    EXPECT_EQ(between.store->resourcesOf(uuidFor(1)).size(), std::size_t(kDisks));
+    EXPECT_TRUE(between.store->pendingIntentsOf(uuidFor(1)).empty())
+        << "a running guest whose process is gone needs no restore intent";
+  }
+
+  CommandResult result = runSeclabel(config, scratch.stateDir(), {"recover"});
+  EXPECT_EQ(result.exitCode, 0) << result.err;
+  EXPECT_THAT(result.out, HasSubstr("restored guest crashy: its process"));
+  expectEveryFileAsBefore();
+  Harness after(scratch);
+  EXPECT_TRUE(storeHoldsNothingFor(*after.store, uuidFor(1)));
+}
+
+// A guest that was prepared but never ran has nothing else marking it for
+// recover, so its restore commits a Restore intent before the first file.
+TEST_F(CrashTest, RecoverFinishesTheKilledRestoreOfAGuestThatNeverRan) {
+  {
+    Harness harness(scratch);
+    harness.prepare(domainXml("crashy", uuidFor(1), disks));
+  }
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    try {
+      Harness child(scratch);
+      child.manager->setHooks({.afterResourceRestored = [](std::size_t index) {
+        if (index == kKillAfter) ::raise(SIGKILL);
+      }});
+      child.manager->restore(uuidFor(1));
+    } catch (...) {
+    }
+    ::_exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "status " << status;
+  {
+    Harness between(scratch);
+    auto intents = between.store->pendingIntentsOf(uuidFor(1));
+    ASSERT_EQ(intents.size(), 1u);
+    EXPECT_EQ(intents[0].kind, IntentKind::Restore);
+  }
+
+  CommandResult result = runSeclabel(config, scratch.stateDir(), {"recover"});
+  EXPECT_EQ(result.exitCode, 0) << result.err;
+  EXPECT_THAT(result.out, HasSubstr("finished the interrupted restore of guest crashy"));
+  expectEveryFileAsBefore();
+  Harness after(scratch);
+  EXPECT_TRUE(storeHoldsNothingFor(*after.store, uuidFor(1)));
 }
 
 TEST_F(CrashTest, RecoverWithNothingToDoSaysSoAndChangesNothing) {
