@@ -125,17 +125,36 @@ void execGuest(SecurityManager& manager, GuestLaunch& launch) {
 }
 
 pid_t spawnGuest(SecurityManager& manager, GuestLaunch& launch) {
-  pid_t pid;
+  auto failed = [&] {
+    auditControl(manager, launch, AuditControlOp::Start, "booted", std::nullopt,
+                 AuditOutcome::Failure);
+  };
+  std::optional<StartingChild> child;
   try {
-    pid = spawnWithIdentity(launch.argv, *launch.identity, manager.selinuxHost());
+    child.emplace(startWithIdentity(launch.argv, *launch.identity, manager.selinuxHost()));
   } catch (const Error&) {
-    auditControl(manager, launch, AuditControlOp::Start, "booted", std::nullopt, AuditOutcome::Failure);
+    failed();
+    throw;
+  }
+  // Recorded while the child applies its identity on the other core. If the
+  // recording fails, the child is killed before it can run unrecorded.
+  try {
+    manager.markRunning(launch.record.uuid, child->pid());
+  } catch (const Error&) {
+    failed();
+    throw;  // ~StartingChild kills and reaps the child
+  }
+  try {
+    child->awaitExec();
+  } catch (const Error&) {
+    manager.markPrepared(launch.record.uuid);  // nothing runs: as it was before
+    failed();
     throw;
   }
   launch.inheritedFds.clear();  // the guest has its copies now
-  manager.markRunning(launch.record.uuid, pid);
-  auditControl(manager, launch, AuditControlOp::Start, "booted", pid, AuditOutcome::Success);
-  return pid;
+  auditControl(manager, launch, AuditControlOp::Start, "booted", child->pid(),
+               AuditOutcome::Success);
+  return child->pid();
 }
 
 int runGuest(SecurityManager& manager, GuestLaunch& launch) {

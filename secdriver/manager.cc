@@ -420,6 +420,14 @@ void SecurityManager::markRunning(const std::string& uuid, pid_t pid) {
   store_.updateGuest(record);
 }
 
+void SecurityManager::markPrepared(const std::string& uuid) {
+  GuestRecord record = requireGuest(uuid);
+  record.state = GuestState::Prepared;
+  record.pid.reset();
+  record.pidStartTime.reset();
+  store_.updateGuest(record);
+}
+
 std::vector<std::string> SecurityManager::recover() {
   std::vector<std::string> report;
   for (const Intent& intent : store_.pendingIntents()) {

@@ -83,6 +83,8 @@ class SecurityManager {
 
   // Marks a prepared guest as running in process `pid`.
   void markRunning(const std::string& uuid, pid_t pid);
+  // Undoes markRunning for a guest whose command never started.
+  void markPrepared(const std::string& uuid);
 
   // Undoes prepares whose process died, finishes interrupted restores, and
   // restores guests whose recorded process is gone. Returns one line per

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <utility>
 
 #include "core/error.h"
 #include "core/unique_fd.h"
@@ -110,12 +111,12 @@ std::string resolveCommand(const std::string& name) {
               ENOENT);
 }
 
-pid_t spawnWithIdentity(const std::vector<std::string>& argv,
-                        const PreparedIdentity& identity, SelinuxHost& host,
-                        const ApplyHooks* hooks) {
+StartingChild startWithIdentity(const std::vector<std::string>& argv,
+                                const PreparedIdentity& identity, SelinuxHost& host,
+                                const ApplyHooks* hooks) {
   requireCommand(argv);
   // Everything the child needs is allocated here, before fork.
-  const std::string path = resolveCommand(argv[0]);
+  std::string path = resolveCommand(argv[0]);
   std::vector<char*> args = execArguments(argv);
 
   int pipeFds[2];
@@ -136,29 +137,50 @@ pid_t spawnWithIdentity(const std::vector<std::string>& argv,
   const int forkErrno = errno;
   ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   if (pid < 0) throw Error::fromErrno("cannot fork", forkErrno);
-  writeEnd.reset();
+  return StartingChild(pid, std::move(readEnd), std::move(path), identity);
+}
 
+StartingChild::StartingChild(pid_t pid, UniqueFd report, std::string path,
+                             const PreparedIdentity& identity)
+    : pid_(pid), report_(std::move(report)), path_(std::move(path)), identity_(&identity) {}
+
+StartingChild::~StartingChild() {
+  if (!report_) return;  // awaited (or moved from)
+  report_.reset();
+  ::kill(pid_, SIGKILL);
+  while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+  }
+}
+
+void StartingChild::awaitExec() {
+  UniqueFd report = std::move(report_);
   ProcessStepFailure failure;
   char* bytes = reinterpret_cast<char*>(&failure);
   size_t got = 0;
   while (got < sizeof failure) {
-    ssize_t n = ::read(readEnd.get(), bytes + got, sizeof failure - got);
+    ssize_t n = ::read(report.get(), bytes + got, sizeof failure - got);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     got += size_t(n);
   }
-  if (got == 0) return pid;  // EOF: execve() closed the pipe, CMD runs
+  if (got == 0) return;  // EOF: execve() closed the pipe, CMD runs
 
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
   }
   if (got != sizeof failure) {
     throw Error(ExitCode::Failed,
-                "cannot start " + path +
-                    ": the child's failure report was cut short");
+                "cannot start " + path_ + ": the child's failure report was cut short");
   }
-  throw Error(ExitCode::Failed, describeFailure(failure, identity, path),
-              failure.errnum);
+  throw Error(ExitCode::Failed, describeFailure(failure, *identity_, path_), failure.errnum);
+}
+
+pid_t spawnWithIdentity(const std::vector<std::string>& argv,
+                        const PreparedIdentity& identity, SelinuxHost& host,
+                        const ApplyHooks* hooks) {
+  StartingChild child = startWithIdentity(argv, identity, host, hooks);
+  child.awaitExec();
+  return child.pid();
 }
 
 void execWithIdentity(const std::vector<std::string>& argv,

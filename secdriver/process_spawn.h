@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "core/unique_fd.h"
 #include "secdriver/process.h"
 #include "secdriver/selinux_host.h"
 
@@ -38,6 +39,35 @@ std::string resolveCommand(const std::string& name);
 pid_t spawnWithIdentity(const std::vector<std::string>& argv,
                         const PreparedIdentity& identity, SelinuxHost& host,
                         const ApplyHooks* hooks = nullptr);
+
+// spawnWithIdentity in two halves, so the caller can work (record the pid)
+// while the child applies its identity on another core: startWithIdentity
+// forks and returns at once; awaitExec() returns once the command runs, or
+// reaps the child and throws as spawnWithIdentity does. A child that was
+// never awaited is killed and reaped when the object goes away: no guest
+// runs that its launcher stopped watching.
+class StartingChild {
+ public:
+  StartingChild(StartingChild&&) noexcept = default;
+  StartingChild& operator=(StartingChild&&) = delete;
+  ~StartingChild();
+  pid_t pid() const { return pid_; }
+  void awaitExec();
+
+ private:
+  friend StartingChild startWithIdentity(const std::vector<std::string>&,
+                                         const PreparedIdentity&, SelinuxHost&,
+                                         const ApplyHooks*);
+  StartingChild(pid_t pid, UniqueFd report, std::string path, const PreparedIdentity& identity);
+  pid_t pid_ = -1;
+  UniqueFd report_;  // the read end of the report pipe; closed once awaited
+  std::string path_;
+  const PreparedIdentity* identity_;
+};
+
+StartingChild startWithIdentity(const std::vector<std::string>& argv,
+                                const PreparedIdentity& identity, SelinuxHost& host,
+                                const ApplyHooks* hooks = nullptr);
 
 // Applies `identity` to the calling process and execve()s argv in place
 // (same pid). Returns only by throwing Error; the process has then lost part

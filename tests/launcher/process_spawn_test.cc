@@ -291,3 +291,62 @@ TEST(ExecWithIdentity, ReplacesTheCallingProcessUnderTheGuestIdentity) {
 
 }  // namespace
 }  // namespace seclabel
+
+namespace seclabel {
+namespace {
+
+// startWithIdentity returns before the exec, so a launcher records the pid
+// while the child works; awaitExec then reports the exec like spawn does.
+TEST_F(SpawnedCommand, StartedThenAwaitedRunsAsTheGuest) {
+  SECLABEL_SKIP_UNLESS_ROOT();
+  FakeSelinuxHost host(SelinuxMode::Disabled);
+  PreparedIdentity prepared = PreparedIdentity::prepare(guestIdentity(), host);
+  StartingChild child = startWithIdentity(touchMarker(), prepared, host);
+  EXPECT_EQ(::kill(child.pid(), 0), 0) << "the child exists before the exec is awaited";
+  child.awaitExec();
+  EXPECT_EQ(waitFor(child.pid()), 0);
+  struct stat info {};
+  ASSERT_EQ(::stat(marker_.c_str(), &info), 0);
+  EXPECT_EQ(info.st_uid, testing::kGuestUid);
+}
+
+TEST_F(SpawnedCommand, AStartedChildThatFailsIsReportedByAwaitExec) {
+  SECLABEL_SKIP_UNLESS_ROOT();
+  FakeSelinuxHost host(SelinuxMode::Enforcing, EACCES);
+  ProcessIdentity identity = guestIdentity();
+  identity.execContext = "system_u:system_r:svirt_t:s0:c1,c2";
+  PreparedIdentity prepared = PreparedIdentity::prepare(identity, host);
+  StartingChild child = startWithIdentity(touchMarker(), prepared, host);
+  try {
+    child.awaitExec();
+    ADD_FAILURE() << "awaitExec succeeded";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.errnum(), EACCES);
+  }
+  errno = 0;
+  EXPECT_EQ(::waitpid(child.pid(), nullptr, WNOHANG), -1) << "awaitExec reaped it";
+  EXPECT_EQ(errno, ECHILD);
+  EXPECT_FALSE(markerExists());
+}
+
+// A launcher that stops before awaiting (its store write failed, say) must
+// not leave an unrecorded guest running.
+TEST_F(SpawnedCommand, AStartedChildNobodyAwaitsIsKilledAndReaped) {
+  SECLABEL_SKIP_UNLESS_ROOT();
+  FakeSelinuxHost host(SelinuxMode::Disabled);
+  PreparedIdentity prepared = PreparedIdentity::prepare(guestIdentity(), host);
+  pid_t pid = -1;
+  {
+    StartingChild child =
+        startWithIdentity({"/bin/sh", "-c", "sleep 30; touch " + marker_}, prepared, host);
+    pid = child.pid();
+  }
+  errno = 0;
+  EXPECT_EQ(::waitpid(pid, nullptr, WNOHANG), -1) << "already reaped";
+  EXPECT_EQ(errno, ECHILD);
+  EXPECT_EQ(::kill(pid, 0), -1);
+  EXPECT_FALSE(markerExists());
+}
+
+}  // namespace
+}  // namespace seclabel

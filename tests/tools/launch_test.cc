@@ -222,6 +222,35 @@ TEST_F(Launch, ACommandTheGuestMayNotExecuteExits126AndIsRestored) {
   }
 }
 
+// `run` records the guest as running while the child applies its identity;
+// when the exec then fails, a guest that was prepared before stays
+// prepared, with its identity, for the next attempt.
+TEST_F(Launch, ARunWhoseCommandCannotStartLeavesAPreparedGuestPrepared) {
+  std::string script = dir_ / "root-only.sh";
+  {
+    std::ofstream out(script);
+    out << "#!/bin/sh\necho ran\n";
+  }
+  ASSERT_EQ(::chmod(script.c_str(), 0700), 0);
+  Finished p = seclabel({"prepare", xml_});
+  ASSERT_EQ(p.code(), 0) << p.err;
+  auto ids = dacIds(guest());
+
+  Finished f = seclabel({"run", xml_, "--", script});
+  EXPECT_EQ(f.code(), 126) << f.err;
+  nlohmann::json g = guest();
+  ASSERT_FALSE(g.is_null()) << "the prepared guest is still there";
+  EXPECT_EQ(g["state"], "prepared");
+  EXPECT_TRUE(g["pid"].is_null()) << g.dump();
+  EXPECT_EQ(dacIds(g), ids);
+
+  // The next attempt uses it, and run restores it afterwards as always.
+  Finished again = seclabel({"run", xml_, "--", "/bin/true"});
+  EXPECT_EQ(again.code(), 0) << again.err;
+  EXPECT_TRUE(list().empty()) << list().dump();
+  expectImageUntouched();
+}
+
 class RunSignal : public Launch, public ::testing::WithParamInterface<int> {};
 
 TEST_P(RunSignal, IsForwardedToTheGuest) {
