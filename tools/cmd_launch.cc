@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <optional>
 
 #include <CLI/CLI.hpp>
@@ -74,11 +76,19 @@ int runCommand(const GlobalOptions& global, const LaunchArgs& args) {
   if (auto failed = checkCommand(args)) return *failed;
   Session session = openSession(global, SessionKind::Mutating);
   GuestLaunch launch = prepareLaunch(*session.manager, std::move(domain), args.command, {});
+  int status;
   try {
-    return runGuest(*session.manager, launch);
+    status = runGuest(*session.manager, launch);
   } catch (const Error& e) {
     return launchFailure(e);
   }
+  // The guest is restored and every change is committed: end here, as
+  // compilers do (clang's -disable-free). Tearing the session down would only
+  // hand back memory the kernel reclaims anyway -- SQLite's WAL is
+  // consistent without a close, the audit sinks write unbuffered -- and it
+  // measured about 0.3 ms of each `run` (docs/performance.md, "Launch").
+  std::fflush(nullptr);
+  std::_Exit(status);
 }
 
 void addLaunchOptions(CLI::App* cmd, LaunchArgs& args) {
