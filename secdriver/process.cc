@@ -7,6 +7,7 @@
 #include <linux/capability.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -240,6 +241,23 @@ std::string describeFailure(const ProcessStepFailure& failure,
   return "unknown process step failed";
 }
 
+namespace {
+
+// The credential calls as raw system calls. glibc's wrappers keep every
+// thread of a process on the same credentials (the setxid broadcast: a lock
+// on the thread list, then a signal to each thread). spawnWithIdentity's
+// child shares the launcher's memory (CLONE_VM), so glibc there would walk
+// the launcher's thread list and take its lock, which a launcher thread
+// being created holds: the child could wait forever. The raw calls change
+// this task only, which is all a child or a single-threaded exec needs.
+int rawSetgroups(size_t count, const gid_t* groups) {
+  return int(::syscall(SYS_setgroups, count, groups));
+}
+int rawSetresgid(gid_t gid) { return int(::syscall(SYS_setresgid, gid, gid, gid)); }
+int rawSetresuid(uid_t uid) { return int(::syscall(SYS_setresuid, uid, uid, uid)); }
+
+}  // namespace
+
 bool applyProcessIdentity(const PreparedIdentity& identity, SelinuxHost& host,
                           ProcessStepFailure* failure, int reportFd,
                           const ApplyHooks* hooks) noexcept {
@@ -260,15 +278,14 @@ bool applyProcessIdentity(const PreparedIdentity& identity, SelinuxHost& host,
   // 2. Supplementary groups are not touched by setresgid: a root launcher's
   // groups (root, adm, disk...) would otherwise follow the guest.
   const std::vector<gid_t>& groups = identity.groups();
-  if (::setgroups(groups.size(), groups.empty() ? nullptr : groups.data()) !=
-      0) {
+  if (rawSetgroups(groups.size(), groups.empty() ? nullptr : groups.data()) != 0) {
     fail(failure, ProcessStep::SetGroups, errno);
     return false;
   }
 
   // 3. The gid before the uid: setresgid needs CAP_SETGID, gone after 5.
   const gid_t gid = identity.gid();
-  if (::setresgid(gid, gid, gid) != 0) {
+  if (rawSetresgid(gid) != 0) {
     fail(failure, ProcessStep::SetResGid, errno);
     return false;
   }
@@ -290,7 +307,7 @@ bool applyProcessIdentity(const PreparedIdentity& identity, SelinuxHost& host,
 
   // 5. All three uids, so no saved root uid lets the guest switch back.
   const uid_t uid = identity.uid();
-  if (::setresuid(uid, uid, uid) != 0) {
+  if (rawSetresuid(uid) != 0) {
     fail(failure, ProcessStep::SetResUid, errno);
     return false;
   }

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sched.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -55,7 +57,9 @@ void report(int fd, const ProcessStepFailure& failure) {
   }
 }
 
-// The child between fork() and execve(): no allocation, no throw.
+// The child between clone() and execve(): no allocation, no throw. It
+// shares the launcher's memory, so it writes only its own stack (and the
+// calling thread's libcap-ng state, which every apply resets first).
 [[noreturn]] void runChild(const char* path, char* const* args, int reportFd,
                            const PreparedIdentity& identity, SelinuxHost& host,
                            const ApplyHooks* hooks) {
@@ -111,11 +115,49 @@ std::string resolveCommand(const std::string& name) {
               ENOENT);
 }
 
+namespace {
+
+// What the child of startWithIdentity needs, all of it built before clone.
+struct ChildArguments {
+  const char* path;
+  char* const* args;
+  int reportFd;
+  const PreparedIdentity* identity;
+  SelinuxHost* host;
+  const ApplyHooks* hooks;
+};
+
+int childMain(void* raw) {
+  const ChildArguments& child = *static_cast<const ChildArguments*>(raw);
+  runChild(child.path, child.args, child.reportFd, *child.identity, *child.host, child.hooks);
+}
+
+// The child's stack: mapped before clone, unmapped once the child has
+// exec'd or exited (CLONE_VFORK: the parent resumes only then).
+class ChildStack {
+ public:
+  static constexpr size_t kSize = 256 * 1024;  // applyProcessIdentity needs ~10 KiB
+  ChildStack()
+      : base_(::mmap(nullptr, kSize, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0)) {
+    if (base_ == MAP_FAILED) throw Error::fromErrno("cannot map the child's stack", errno);
+  }
+  ChildStack(const ChildStack&) = delete;
+  ChildStack& operator=(const ChildStack&) = delete;
+  ~ChildStack() { ::munmap(base_, kSize); }
+  void* top() const { return static_cast<char*>(base_) + kSize; }  // x86-64: grows down
+
+ private:
+  void* base_;
+};
+
+}  // namespace
+
 StartingChild startWithIdentity(const std::vector<std::string>& argv,
                                 const PreparedIdentity& identity, SelinuxHost& host,
                                 const ApplyHooks* hooks) {
   requireCommand(argv);
-  // Everything the child needs is allocated here, before fork.
+  // Everything the child needs is allocated here, before clone.
   std::string path = resolveCommand(argv[0]);
   std::vector<char*> args = execArguments(argv);
 
@@ -125,18 +167,23 @@ StartingChild startWithIdentity(const std::vector<std::string>& argv,
   }
   UniqueFd readEnd(pipeFds[0]);
   UniqueFd writeEnd(pipeFds[1]);
+  ChildStack stack;
+  ChildArguments child{path.c_str(), args.data(), writeEnd.get(), &identity, &host, hooks};
 
-  // No signal handler of ours may run in the child before it resets them.
+  // As posix_spawn does: the child shares our memory (CLONE_VM: no page
+  // tables to copy, nothing to unmap at its execve) and we sleep until it
+  // has exec'd or exited (CLONE_VFORK), so nothing here changes under it.
+  // It gets its own fd table and signal handlers, touches only its stack,
+  // `child` and the identity, allocates nothing, and changes credentials
+  // with raw system calls (applyProcessIdentity). No signal handler of ours
+  // may run in it before it resets them: everything is blocked until then.
   sigset_t all, previous;
   sigfillset(&all);
   ::pthread_sigmask(SIG_SETMASK, &all, &previous);
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    runChild(path.c_str(), args.data(), writeEnd.get(), identity, host, hooks);
-  }
-  const int forkErrno = errno;
+  const pid_t pid = ::clone(childMain, stack.top(), CLONE_VM | CLONE_VFORK | SIGCHLD, &child);
+  const int cloneErrno = errno;
   ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
-  if (pid < 0) throw Error::fromErrno("cannot fork", forkErrno);
+  if (pid < 0) throw Error::fromErrno("cannot start a child process", cloneErrno);
   return StartingChild(pid, std::move(readEnd), std::move(path), identity);
 }
 

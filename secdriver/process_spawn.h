@@ -29,7 +29,8 @@ inline constexpr int kExitCannotRun = 126;
 // Error(Failed, ENOENT) "cannot execute NAME: command not found in PATH".
 std::string resolveCommand(const std::string& name);
 
-// Forks; the child applies `identity` (applyProcessIdentity) and execs
+// Starts a child (clone, as posix_spawn does: it shares the caller's memory
+// until its execve); the child applies `identity` (applyProcessIdentity) and execs
 // argv (argv[0] through resolveCommand, the caller's environment). Returns
 // the pid once the command is running: its execve() succeeded. Otherwise
 // reaps the child and throws Error with the failed step, for example
@@ -40,12 +41,12 @@ pid_t spawnWithIdentity(const std::vector<std::string>& argv,
                         const PreparedIdentity& identity, SelinuxHost& host,
                         const ApplyHooks* hooks = nullptr);
 
-// spawnWithIdentity in two halves, so the caller can work (record the pid)
-// while the child applies its identity on another core: startWithIdentity
-// forks and returns at once; awaitExec() returns once the command runs, or
-// reaps the child and throws as spawnWithIdentity does. A child that was
-// never awaited is killed and reaped when the object goes away: no guest
-// runs that its launcher stopped watching.
+// spawnWithIdentity in two halves: startWithIdentity starts the child and
+// returns once it has exec'd or given up (the calling thread sleeps until
+// then); awaitExec() then returns if the command runs, or reaps the child and
+// throws as spawnWithIdentity does. A child that was never awaited is killed
+// and reaped when the object goes away: no guest runs that its launcher
+// stopped watching.
 class StartingChild {
  public:
   StartingChild(StartingChild&&) noexcept = default;
@@ -72,8 +73,8 @@ StartingChild startWithIdentity(const std::vector<std::string>& argv,
 // Applies `identity` to the calling process and execve()s argv in place
 // (same pid). Returns only by throwing Error; the process has then lost part
 // of its privileges and should only report and exit. The caller must be the
-// only thread that runs (credentials are per thread; glibc's setresuid
-// broadcasts, capset does not).
+// only thread that runs (credentials are per thread, and the identity is
+// applied with system calls that change the calling thread only).
 [[noreturn]] void execWithIdentity(const std::vector<std::string>& argv,
                                    const PreparedIdentity& identity,
                                    SelinuxHost& host);

@@ -15,7 +15,10 @@
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
+#include <condition_variable>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "core/error.h"
 #include "core/unique_fd.h"
@@ -346,6 +349,50 @@ TEST_F(SpawnedCommand, AStartedChildNobodyAwaitsIsKilledAndReaped) {
   EXPECT_EQ(errno, ECHILD);
   EXPECT_EQ(::kill(pid, 0), -1);
   EXPECT_FALSE(markerExists());
+}
+
+}  // namespace
+}  // namespace seclabel
+
+namespace seclabel {
+namespace {
+
+// The child shares the launcher's memory until its execve. glibc's
+// setresuid would then take the launcher's other threads for the child's
+// and move them to the guest's uid too (its setxid broadcast); the identity
+// is applied with raw system calls, so a multi-threaded launcher keeps its
+// credentials on every thread.
+TEST_F(SpawnedCommand, TheLaunchersOtherThreadsKeepTheirCredentials) {
+  SECLABEL_SKIP_UNLESS_ROOT();
+  FakeSelinuxHost host(SelinuxMode::Disabled);
+  PreparedIdentity prepared = PreparedIdentity::prepare(guestIdentity(), host);
+  std::mutex mutex;
+  std::condition_variable changed;
+  bool spawned = false;
+  std::string otherThreadUids;
+  std::thread other([&] {
+    std::unique_lock lock(mutex);
+    changed.wait(lock, [&] { return spawned; });
+    uid_t r, e, s;
+    ::getresuid(&r, &e, &s);
+    otherThreadUids = std::to_string(r) + " " + std::to_string(e) + " " + std::to_string(s);
+  });
+  pid_t pid = spawnWithIdentity(touchMarker(), prepared, host);
+  {
+    std::lock_guard lock(mutex);
+    spawned = true;
+  }
+  changed.notify_one();
+  other.join();
+  EXPECT_EQ(waitFor(pid), 0);
+  EXPECT_TRUE(markerExists()) << "the guest command ran";
+  EXPECT_EQ(otherThreadUids, "0 0 0");
+  uid_t r, e, s;
+  ::getresuid(&r, &e, &s);
+  EXPECT_EQ(r + e + s, 0u) << "the calling thread is still root";
+  gid_t gr, ge, gs;
+  ::getresgid(&gr, &ge, &gs);
+  EXPECT_EQ(gr + ge + gs, 0u);
 }
 
 }  // namespace
