@@ -136,8 +136,8 @@ pid_t spawnGuest(SecurityManager& manager, GuestLaunch& launch) {
     failed();
     throw;
   }
-  // Recorded while the child applies its identity on the other core. If the
-  // recording fails, the child is killed before it can run unrecorded.
+  // Recorded before the exec is confirmed: if the recording fails, the
+  // child is killed (~StartingChild), so no guest runs unrecorded.
   try {
     manager.markRunning(launch.record.uuid, child->pid());
   } catch (const Error&) {
