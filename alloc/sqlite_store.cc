@@ -175,6 +175,12 @@ Intent readIntent(SqliteStatement& row) {
 
 SqliteStore::SqliteStore(const std::string& databasePath) : db_(databasePath) {
   sqlite3_busy_handler(db_.handle(), retryBusySoon, nullptr);
+  // 1 KiB pages, for a new store (an existing one keeps its size): the rows
+  // are small, and a guest lifecycle rewrites a dozen pages of which each
+  // opening then reads and checksums every one still in the WAL, and each
+  // durable commit writes them out. 4 KiB pages made that four times the
+  // bytes (docs/store.md, docs/performance.md "Launch").
+  db_.exec("PRAGMA page_size = 1024");
   // A full MCS space is ~60 MB; the default 2 MB page cache would re-read
   // B-tree interior pages on every allocation.
   db_.exec("PRAGMA cache_size = -16384");
