@@ -53,6 +53,11 @@ class SpawnedCommand : public ::testing::Test {
     return {"/bin/sh", "-c", "touch " + marker_};
   }
   bool markerExists() const { return std::filesystem::exists(marker_); }
+  static ProcessIdentity guestWithExecContext() {
+    ProcessIdentity identity = guestIdentity();
+    identity.execContext = "system_u:system_r:svirt_t:s0:c1,c2";
+    return identity;
+  }
 
   std::string dir_;
   std::string marker_;
@@ -141,9 +146,7 @@ TEST_F(SpawnedCommand, RunsAsTheGuest) {
 TEST_F(SpawnedCommand, NeverRunsAfterAFailedExecContextOnAnEnforcingHost) {
   SECLABEL_SKIP_UNLESS_ROOT();
   FakeSelinuxHost host(SelinuxMode::Enforcing, EACCES);
-  ProcessIdentity identity = guestIdentity();
-  identity.execContext = "system_u:system_r:svirt_t:s0:c1,c2";
-  PreparedIdentity prepared = PreparedIdentity::prepare(identity, host);
+  PreparedIdentity prepared = PreparedIdentity::prepare(guestWithExecContext(), host);
   try {
     spawnWithIdentity(touchMarker(), prepared, host);
     ADD_FAILURE() << "spawn succeeded";
@@ -292,20 +295,14 @@ TEST(ExecWithIdentity, ReplacesTheCallingProcessUnderTheGuestIdentity) {
   EXPECT_EQ(statusField(output, "CapBnd"), kNoCaps);
 }
 
-}  // namespace
-}  // namespace seclabel
-
-namespace seclabel {
-namespace {
-
-// startWithIdentity returns before the exec, so a launcher records the pid
-// while the child works; awaitExec then reports the exec like spawn does.
+// startWithIdentity returns once the child has exec'd or given up, with its
+// pid for the launcher to record; awaitExec then says which, as spawn does.
 TEST_F(SpawnedCommand, StartedThenAwaitedRunsAsTheGuest) {
   SECLABEL_SKIP_UNLESS_ROOT();
   FakeSelinuxHost host(SelinuxMode::Disabled);
   PreparedIdentity prepared = PreparedIdentity::prepare(guestIdentity(), host);
   StartingChild child = startWithIdentity(touchMarker(), prepared, host);
-  EXPECT_EQ(::kill(child.pid(), 0), 0) << "the child exists before the exec is awaited";
+  EXPECT_EQ(::kill(child.pid(), 0), 0) << "not reaped before the exec is awaited";
   child.awaitExec();
   EXPECT_EQ(waitFor(child.pid()), 0);
   struct stat info {};
@@ -316,9 +313,7 @@ TEST_F(SpawnedCommand, StartedThenAwaitedRunsAsTheGuest) {
 TEST_F(SpawnedCommand, AStartedChildThatFailsIsReportedByAwaitExec) {
   SECLABEL_SKIP_UNLESS_ROOT();
   FakeSelinuxHost host(SelinuxMode::Enforcing, EACCES);
-  ProcessIdentity identity = guestIdentity();
-  identity.execContext = "system_u:system_r:svirt_t:s0:c1,c2";
-  PreparedIdentity prepared = PreparedIdentity::prepare(identity, host);
+  PreparedIdentity prepared = PreparedIdentity::prepare(guestWithExecContext(), host);
   StartingChild child = startWithIdentity(touchMarker(), prepared, host);
   try {
     child.awaitExec();
@@ -351,17 +346,9 @@ TEST_F(SpawnedCommand, AStartedChildNobodyAwaitsIsKilledAndReaped) {
   EXPECT_FALSE(markerExists());
 }
 
-}  // namespace
-}  // namespace seclabel
-
-namespace seclabel {
-namespace {
-
-// The child shares the launcher's memory until its execve. glibc's
-// setresuid would then take the launcher's other threads for the child's
-// and move them to the guest's uid too (its setxid broadcast); the identity
-// is applied with raw system calls, so a multi-threaded launcher keeps its
-// credentials on every thread.
+// The child shares the launcher's memory until its execve (CLONE_VM), and
+// credentials are per thread: applying the identity there must change the
+// child alone, never a thread of the launcher, calling or not.
 TEST_F(SpawnedCommand, TheLaunchersOtherThreadsKeepTheirCredentials) {
   SECLABEL_SKIP_UNLESS_ROOT();
   FakeSelinuxHost host(SelinuxMode::Disabled);

@@ -58,6 +58,28 @@ class CrashTest : public ::testing::Test {
     ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "status " << status;
   }
 
+  // Runs the restore of guest 1 in a forked child (its own store
+  // connection) that SIGKILLs itself right after resource `kKillAfter` was
+  // put back.
+  void restoreAndDieHalfWay() {
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      try {
+        Harness child(scratch);
+        child.manager->setHooks({.afterResourceRestored = [](std::size_t index) {
+          if (index == kKillAfter) ::raise(SIGKILL);
+        }});
+        child.manager->restore(uuidFor(1));
+      } catch (...) {
+      }
+      ::_exit(0);  // not reached when the kill happens
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "status " << status;
+  }
+
   // The pid of a child that has exited and been reaped.
   static pid_t exitedProcess() {
     pid_t pid = ::fork();
@@ -124,22 +146,7 @@ TEST_F(CrashTest, RecoverFinishesARestoreKilledHalfWay) {
     harness.prepare(domainXml("crashy", uuidFor(1), disks));
     harness.manager->markRunning(uuidFor(1), exitedProcess());
   }
-  pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    try {
-      Harness child(scratch);
-      child.manager->setHooks({.afterResourceRestored = [](std::size_t index) {
-        if (index == kKillAfter) ::raise(SIGKILL);
-      }});
-      child.manager->restore(uuidFor(1));
-    } catch (...) {
-    }
-    ::_exit(0);
-  }
-  int status = 0;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "status " << status;
+  restoreAndDieHalfWay();
   {
     Harness between(scratch);
     auto guest = between.store->findGuest(uuidFor(1));
@@ -165,22 +172,7 @@ TEST_F(CrashTest, RecoverFinishesTheKilledRestoreOfAGuestThatNeverRan) {
     Harness harness(scratch);
     harness.prepare(domainXml("crashy", uuidFor(1), disks));
   }
-  pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    try {
-      Harness child(scratch);
-      child.manager->setHooks({.afterResourceRestored = [](std::size_t index) {
-        if (index == kKillAfter) ::raise(SIGKILL);
-      }});
-      child.manager->restore(uuidFor(1));
-    } catch (...) {
-    }
-    ::_exit(0);
-  }
-  int status = 0;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "status " << status;
+  restoreAndDieHalfWay();
   {
     Harness between(scratch);
     auto intents = between.store->pendingIntentsOf(uuidFor(1));
