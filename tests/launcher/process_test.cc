@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <cap-ng.h>
+#include <linux/capability.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -147,6 +148,39 @@ TEST(ApplyProcessIdentity, WithoutCapSetuidTheSetresuidStepFailsPrecisely) {
   EXPECT_EQ(child.output,
             "cannot setresuid to 1879048193: Operation not permitted | uid "
             "now 0 0 0 0");
+}
+
+// A launcher without CAP_SETPCAP cannot drop from the bounding set; when
+// the set is already empty there is nothing to drop and the identity
+// applies, and when something is left the step fails naming it.
+std::string applyWithoutSetpcap(int keptInBoundingSet) {
+  FakeSelinuxHost host(SelinuxMode::Disabled);
+  PreparedIdentity prepared = PreparedIdentity::prepare(guestIdentity(), host);
+  testing::ChildResult child = runInChild([&] {
+    for (int cap = 0; cap <= CAP_LAST_CAP; ++cap)
+      if (cap != keptInBoundingSet && cap != CAP_SETPCAP) ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
+    if (keptInBoundingSet != CAP_SETPCAP) ::prctl(PR_CAPBSET_DROP, CAP_SETPCAP, 0, 0, 0);
+    capng_get_caps_process();
+    capng_update(CAPNG_DROP, capng_type_t(CAPNG_EFFECTIVE | CAPNG_PERMITTED), CAP_SETPCAP);
+    if (capng_apply(CAPNG_SELECT_CAPS) != 0) return std::string("setup");
+    ProcessStepFailure failure;
+    if (!applyProcessIdentity(prepared, host, &failure, testing::childReportFd()))
+      return describeFailure(failure, prepared);
+    return "applied, CapBnd " + statusField(ownStatus(), "CapBnd");
+  });
+  return child.output;
+}
+
+TEST(ApplyProcessIdentity, WithoutCapSetpcapAnEmptyBoundingSetIsAlreadyDone) {
+  SECLABEL_SKIP_UNLESS_ROOT();
+  EXPECT_EQ(applyWithoutSetpcap(-1), "applied, CapBnd 0000000000000000");
+}
+
+TEST(ApplyProcessIdentity, WithoutCapSetpcapACapabilityLeftInTheBoundingSetFailsThatStep) {
+  SECLABEL_SKIP_UNLESS_ROOT();
+  EXPECT_EQ(applyWithoutSetpcap(CAP_NET_RAW),
+            "cannot drop capability " + std::to_string(CAP_NET_RAW) +
+                " from the bounding set: Operation not permitted");
 }
 
 TEST(ApplyProcessIdentity, AVerificationMismatchRefusesAndNamesTheField) {
