@@ -2,6 +2,8 @@
 // arguments, call the library, print, map errors to exit codes (seclabel(1)).
 #include <iostream>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -13,6 +15,53 @@ namespace {
 int printError(const std::string& message, int code) {
   std::cerr << "seclabel: " << message << "\n";
   return code;
+}
+
+// The top-level commands each group registers. Building CLI11's whole tree
+// of commands and options is about a tenth of the instructions of a
+// `seclabel run`; a command line needs only its own group. If a name here
+// and its group disagree, everything is registered and nothing is lost.
+struct CommandGroup {
+  std::vector<std::string_view> commands;
+  void (*add)(CLI::App&, const seclabel::tools::GlobalOptions&, seclabel::tools::Action&);
+};
+const CommandGroup kCommandGroups[] = {
+    {{"validate"}, seclabel::tools::addValidateCommand},
+    {{"prepare", "restore", "list", "dominfo", "recover"}, seclabel::tools::addGuestCommands},
+    {{"exec", "run"}, seclabel::tools::addLaunchCommands},
+    {{"broker"}, seclabel::tools::addBrokerCommands},
+    {{"policy"}, seclabel::tools::addPolicyCommands},
+};
+
+// The command word: the first argument that is neither an option nor the
+// value of --config or --state-dir (empty if there is none).
+std::string commandWord(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string word = argv[i];
+    if (word == "--config" || word == "--state-dir") {
+      ++i;  // its value
+      continue;
+    }
+    if (word.empty() || word[0] == '-') continue;
+    return word;
+  }
+  return {};
+}
+
+// Help anywhere on the line may be the top-level help, which lists every
+// command.
+bool asksForHelp(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view word = argv[i];
+    if (word == "-h" || word == "--help" || word == "--help-all") return true;
+  }
+  return false;
+}
+
+bool isCommand(const CLI::App& app, const std::string& word) {
+  for (const CLI::App* command : app.get_subcommands({}))
+    if (command->get_name() == word) return true;
+  return false;
 }
 
 }  // namespace
@@ -27,27 +76,21 @@ int main(int argc, char** argv) {
   tools::GlobalOptions global;
   global.addTo(app);
   tools::Action action;
-  tools::addValidateCommand(app, global, action);
-  tools::addGuestCommands(app, global, action);
-  tools::addLaunchCommands(app, global, action);
-  tools::addBrokerCommands(app, global, action);
-  tools::addPolicyCommands(app, global, action);
+  const std::string word = commandWord(argc, argv);
+  const CommandGroup* named = nullptr;
+  if (!asksForHelp(argc, argv))
+    for (const CommandGroup& group : kCommandGroups)
+      for (std::string_view command : group.commands)
+        if (command == word) named = &group;
+  if (named) named->add(app, global, action);
+  if (!named || !isCommand(app, word))
+    for (const CommandGroup& group : kCommandGroups)
+      if (&group != named) group.add(app, global, action);
 
   // CLI11 reports a misspelt command as "A subcommand is required": name it.
-  for (int i = 1; i < argc; ++i) {
-    std::string word = argv[i];
-    if (word == "--config" || word == "--state-dir") {
-      ++i;  // its value
-      continue;
-    }
-    if (word.empty() || word[0] == '-') continue;
-    bool known = false;
-    for (const CLI::App* command : app.get_subcommands({})) known |= command->get_name() == word;
-    if (!known)
-      return printError("unknown command '" + word + "' (see seclabel --help)",
-                        static_cast<int>(ExitCode::InvalidInput));
-    break;
-  }
+  if (!word.empty() && !isCommand(app, word))
+    return printError("unknown command '" + word + "' (see seclabel --help)",
+                      static_cast<int>(ExitCode::InvalidInput));
 
   try {
     app.parse(argc, argv);
