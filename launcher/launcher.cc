@@ -44,6 +44,10 @@ std::map<std::string, DiskArgument> diskArguments(SecurityManager& manager,
       if (argvTemplate[i].find(placeholder) != std::string::npos) return true;
     return false;
   };
+  bool namesAnyDisk = false;
+  for (std::size_t i = 1; i < argvTemplate.size(); ++i)
+    namesAnyDisk |= argvTemplate[i].find("{disk:") != std::string::npos;
+  if (!namesAnyDisk) return disks;  // nothing to pass, nothing to ask the store
   int fdsetId = 0;
   for (const FdPassedDisk& passed : manager.store().fdPassedDisksOf(launch.record.uuid)) {
     if (!named(passed.target)) continue;
