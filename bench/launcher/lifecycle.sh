@@ -2,7 +2,8 @@
 # Whole-process cost of one guest lifecycle under seclabel against the bare
 # identity switch:
 #   A: seclabel run DOMAIN.xml -- /bin/true   (selinux + dac, one qcow2 disk:
-#      prepare, label, fork, identity, exec, wait, restore, release)
+#      prepare, label, start the child, identity, exec, wait, restore,
+#      release)
 #   B: setpriv --reuid=U --regid=G --clear-groups --inh-caps=-all
 #      --bounding-set=-all --no-new-privs -- /bin/true
 # Both are run alternately (A B A B ...) in one session, each timed from
