@@ -26,6 +26,7 @@ const char* intentKindName(IntentKind kind) {
     case IntentKind::Restore: return "restore";
     case IntentKind::LabelResource: return "label-resource";
     case IntentKind::RestoreResource: return "restore-resource";
+    case IntentKind::Supervise: return "supervise";
   }
   return "prepare";
 }
@@ -35,6 +36,7 @@ IntentKind parseIntentKind(const std::string& name) {
   if (name == "restore") return IntentKind::Restore;
   if (name == "label-resource") return IntentKind::LabelResource;
   if (name == "restore-resource") return IntentKind::RestoreResource;
+  if (name == "supervise") return IntentKind::Supervise;
   throw Error(ExitCode::Failed, "state store: unknown intent kind '" + name + "'");
 }
 

@@ -125,7 +125,11 @@ struct FdPassedDisk {
 //   LabelResource   about to change one resource (payload: path, dev, ino);
 //                   recover restores it if the original was remembered.
 //   RestoreResource about to put one resource back.
-enum class IntentKind { Prepare, Restore, LabelResource, RestoreResource };
+//   Supervise       a live launcher (`run`, spawnGuest) waits for the guest's
+//                   process and restores it afterwards: recover leaves the
+//                   guest alone while that launcher lives, even once the
+//                   guest's own process is gone.
+enum class IntentKind { Prepare, Restore, LabelResource, RestoreResource, Supervise };
 const char* intentKindName(IntentKind kind);
 IntentKind parseIntentKind(const std::string& name);
 

@@ -143,7 +143,7 @@ pid_t spawnGuest(SecurityManager& manager, GuestLaunch& launch) {
   // Recorded before the exec is confirmed: if the recording fails, the
   // child is killed (~StartingChild), so no guest runs unrecorded.
   try {
-    manager.markRunning(launch.record.uuid, child->pid());
+    manager.markRunning(launch.record.uuid, child->pid(), /*supervised=*/true);
   } catch (const Error&) {
     failed();
     throw;  // ~StartingChild kills and reaps the child

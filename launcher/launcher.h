@@ -46,7 +46,10 @@ GuestLaunch prepareLaunch(SecurityManager& manager, Domain domain,
 [[noreturn]] void execGuest(SecurityManager& manager, GuestLaunch& launch);
 
 // Starts the command in a child under the guest's identity and records the
-// child as the guest. Returns its pid once execve() succeeded.
+// child as the guest, and this process as its supervisor: while this
+// process lives, `recover` leaves the guest to it even after the child has
+// exited, so the caller restores it (manager.restore) when it has reaped
+// the child. Returns the child's pid once execve() succeeded.
 pid_t spawnGuest(SecurityManager& manager, GuestLaunch& launch);
 
 // spawnGuest, then forward SIGTERM, SIGINT and SIGHUP to the guest, wait for

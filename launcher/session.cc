@@ -6,7 +6,8 @@ namespace seclabel {
 
 Session openSession(const SessionOptions& options, SessionKind kind) {
   auto warn = options.warn ? options.warn : [](const std::string& message) {
-    std::cerr << "seclabel: warning: " << message << "\n";
+    // One write, so concurrent seclabel processes never interleave a line.
+    std::cerr << ("seclabel: warning: " + message + "\n") << std::flush;
   };
   Session session;
   session.selinux = makeSystemSelinuxHost();

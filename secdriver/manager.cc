@@ -326,6 +326,12 @@ void SecurityManager::labelResources(Domain& domain, const Owner& owner,
 void SecurityManager::undoGuest(const std::string& uuid, std::vector<std::string>& warnings,
                                 std::optional<int64_t> intentToComplete) {
   auto transaction = store_.begin();
+  undoGuestLocked(uuid, warnings, intentToComplete);
+  transaction->commit();
+}
+
+void SecurityManager::undoGuestLocked(const std::string& uuid, std::vector<std::string>& warnings,
+                                      std::optional<int64_t> intentToComplete) {
   AuditGuest guest{"kvm", uuid, uuid};
   if (auto record = store_.findGuest(uuid)) guest = {record->domainType, record->name, uuid};
   std::size_t index = 0;
@@ -384,8 +390,8 @@ void SecurityManager::undoGuest(const std::string& uuid, std::vector<std::string
   store_.removeFdPassedDisks(uuid);
   store_.releaseAllOf(uuid);
   store_.deleteGuest(uuid);
+  completeSuperviseIntents(uuid);
   if (intentToComplete) store_.completeIntent(*intentToComplete);
-  transaction->commit();
 }
 
 GuestRecord SecurityManager::requireGuest(const std::string& nameOrUuid) {
@@ -412,12 +418,15 @@ void SecurityManager::restore(const std::string& nameOrUuid) {
     for (const auto& warning : warnings) warn_(warning);
 }
 
-void SecurityManager::markRunning(const std::string& uuid, pid_t pid) {
+void SecurityManager::markRunning(const std::string& uuid, pid_t pid, bool supervised) {
   GuestRecord record = requireGuest(uuid);
   record.state = GuestState::Running;
   record.pid = pid;
   record.pidStartTime = processStartTime(pid);
+  auto transaction = store_.begin();
   store_.updateGuest(record);
+  if (supervised) store_.recordIntent(uuid, IntentKind::Supervise, workerPayload());
+  transaction->commit();
 }
 
 void SecurityManager::markPrepared(const std::string& uuid) {
@@ -425,40 +434,76 @@ void SecurityManager::markPrepared(const std::string& uuid) {
   record.state = GuestState::Prepared;
   record.pid.reset();
   record.pidStartTime.reset();
+  auto transaction = store_.begin();
   store_.updateGuest(record);
+  completeSuperviseIntents(uuid);
+  transaction->commit();
 }
 
+void SecurityManager::completeSuperviseIntents(const std::string& uuid) {
+  for (const Intent& intent : store_.pendingIntentsOf(uuid))
+    if (intent.kind == IntentKind::Supervise) store_.completeIntent(intent.id);
+}
+
+bool SecurityManager::someoneWorksOn(const std::string& uuid) {
+  for (const Intent& intent : store_.pendingIntentsOf(uuid))
+    if (workerIsAlive(intent)) return true;
+  return false;
+}
+
+// Each decision is made again under the write lock, in the transaction that
+// acts on it: the lists read first may be stale by then (the worker of an
+// intent completed it and exited, a launcher restored its guest and began
+// the next one under the same uuid), and acting on a stale list would undo
+// somebody else's live work.
 std::vector<std::string> SecurityManager::recover() {
   std::vector<std::string> report;
+  auto stillPending = [&](const Intent& intent) {
+    for (const Intent& pending : store_.pendingIntentsOf(intent.guestUuid))
+      if (pending.id == intent.id) return true;
+    return false;
+  };
   for (const Intent& intent : store_.pendingIntents()) {
     if (workerIsAlive(intent)) continue;  // still in progress elsewhere
+    std::vector<std::string> warnings;
+    auto transaction = store_.begin();
+    if (!stillPending(intent)) continue;  // completed meanwhile: nothing to do
     auto guest = store_.findGuest(intent.guestUuid);
     std::string name = guest ? guest->name : intent.guestUuid;
-    std::vector<std::string> warnings;
     switch (intent.kind) {
       case IntentKind::Prepare:
-        undoGuest(intent.guestUuid, warnings, intent.id);
+        undoGuestLocked(intent.guestUuid, warnings, intent.id);
         report.push_back("undid the interrupted prepare of guest " + name);
         break;
       case IntentKind::Restore:
-        undoGuest(intent.guestUuid, warnings, intent.id);
+        undoGuestLocked(intent.guestUuid, warnings, intent.id);
         report.push_back("finished the interrupted restore of guest " + name);
         break;
       default:
         store_.completeIntent(intent.id);
         break;
     }
+    transaction->commit();
     for (const auto& warning : warnings) report.push_back("warning: " + warning);
   }
-  for (const GuestRecord& guest : store_.listGuests()) {
-    if (guest.state != GuestState::Running || !guest.pid) continue;
-    if (guest.pidStartTime &&
-        processIsAlive(static_cast<pid_t>(*guest.pid), *guest.pidStartTime))
+  for (const GuestRecord& listed : store_.listGuests()) {
+    if (listed.state != GuestState::Running || !listed.pid) continue;
+    if (listed.pidStartTime &&
+        processIsAlive(static_cast<pid_t>(*listed.pid), *listed.pidStartTime))
       continue;
     std::vector<std::string> warnings;
-    undoGuest(guest.uuid, warnings);
-    report.push_back("restored guest " + guest.name + ": its process " +
-                     std::to_string(*guest.pid) + " is gone");
+    auto transaction = store_.begin();
+    auto guest = store_.findGuest(listed.uuid);
+    if (!guest || guest->state != GuestState::Running || guest->pid != listed.pid ||
+        guest->pidStartTime != listed.pidStartTime)
+      continue;  // restored, or started again, meanwhile
+    // Its process is gone but its launcher lives (a `run` between the
+    // guest's exit and its own restore): that launcher restores it.
+    if (someoneWorksOn(guest->uuid)) continue;
+    undoGuestLocked(guest->uuid, warnings, std::nullopt);
+    transaction->commit();
+    report.push_back("restored guest " + guest->name + ": its process " +
+                     std::to_string(*guest->pid) + " is gone");
     for (const auto& warning : warnings) report.push_back("warning: " + warning);
   }
   return report;

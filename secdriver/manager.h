@@ -81,8 +81,11 @@ class SecurityManager {
   // Error(InvalidInput, "no such guest: X") for an unknown guest.
   void restore(const std::string& nameOrUuid);
 
-  // Marks a prepared guest as running in process `pid`.
-  void markRunning(const std::string& uuid, pid_t pid);
+  // Marks a prepared guest as running in process `pid`. `supervised`: this
+  // process waits for the guest and restores it afterwards (run,
+  // spawnGuest), so until this process is gone recover leaves the guest
+  // alone even when `pid` has exited (a Supervise intent).
+  void markRunning(const std::string& uuid, pid_t pid, bool supervised = false);
   // Undoes markRunning for a guest whose command never started.
   void markPrepared(const std::string& uuid);
 
@@ -110,6 +113,12 @@ class SecurityManager {
   // `warnings` instead of stopping half-way.
   void undoGuest(const std::string& uuid, std::vector<std::string>& warnings,
                  std::optional<int64_t> intentToComplete = std::nullopt);
+  // undoGuest inside the caller's transaction.
+  void undoGuestLocked(const std::string& uuid, std::vector<std::string>& warnings,
+                       std::optional<int64_t> intentToComplete);
+  void completeSuperviseIntents(const std::string& uuid);
+  // A pending intent of the guest whose worker process is still alive.
+  bool someoneWorksOn(const std::string& uuid);
 
   Config config_;
   Store& store_;

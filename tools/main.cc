@@ -13,7 +13,7 @@
 namespace {
 
 int printError(const std::string& message, int code) {
-  std::cerr << "seclabel: " << message << "\n";
+  std::cerr << ("seclabel: " + message + "\n");  // one write: one whole line
   return code;
 }
 

@@ -352,6 +352,42 @@ TEST_F(Launch, TwoGuestsStartedAtOnceGetDistinctIdentities) {
   EXPECT_EQ(ownerOf(image2).uid, 0u);
 }
 
+// Short guests launched over and over from several launchers at once: every
+// mutating command first runs recover, which must never take a guest whose
+// process has just exited for an abandoned one while its `run` is still
+// about to restore it (nor act on a list read before that `run` restored
+// it and started the next). Each launcher loops in a shell; any failure or
+// any "recover:" line is the bug.
+TEST_F(Launch, ConcurrentShortRunsNeverRecoverEachOthersGuests) {
+  constexpr int kLaunchers = 4, kRuns = 25;
+  ASSERT_EQ(seclabel({"list"}).code(), 0);
+  std::vector<std::string> images;
+  std::vector<std::unique_ptr<Child>> launchers;
+  for (int l = 0; l < kLaunchers; ++l) {
+    std::string image = dir_ / ("c" + std::to_string(l) + ".qcow2");
+    std::string xml = dir_ / ("c" + std::to_string(l) + ".xml");
+    makeImage(image);
+    writeDomain(xml, "e2e-c" + std::to_string(l), freshUuid(), {{image, "vda"}});
+    images.push_back(image);
+    std::string command;
+    for (const std::string& word : argv({"run", xml, "--", "/bin/true"})) command += "'" + word + "' ";
+    launchers.push_back(std::make_unique<Child>(std::vector<std::string>{
+        "/bin/sh", "-c",
+        "i=0; while [ $i -lt " + std::to_string(kRuns) + " ]; do " + command +
+            "|| exit 1; i=$((i+1)); done"}));
+  }
+  for (auto& launcher : launchers) {
+    Finished done = launcher->wait(120000);
+    EXPECT_EQ(done.code(), 0) << done.err;
+    EXPECT_EQ(done.err.find("recover:"), std::string::npos) << done.err;
+  }
+  EXPECT_TRUE(list().empty()) << list().dump();
+  for (const std::string& image : images) {
+    EXPECT_EQ(ownerOf(image).uid, 0u) << image;
+    EXPECT_EQ(ownerOf(image).gid, 0u) << image;
+  }
+}
+
 // Guests launched at the same time on a host where seclabel never ran: each
 // process may be the one that creates the store, and none may fail for it.
 TEST_F(Launch, FreshStoreOpenedByManyAtOnce) {
