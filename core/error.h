@@ -4,7 +4,7 @@
 // command line maps it to (DESIGN.md §9), the message naming the object and the
 // reason, and errno when a system call was the cause. Library code throws it;
 // tools/ catches it once and prints `seclabel: <message>`.
-// Code between fork() and execve() never throws (see secdriver/process.h).
+// Code between fork() and execve() never throws (see process/process.h).
 #pragma once
 
 #include <stdexcept>

@@ -9,9 +9,9 @@
 
 #include "core/error.h"
 #include "fdpass/fdset.h"
-#include "secdriver/audit.h"
+#include "audit/audit.h"
 #include "secdriver/process_liveness.h"
-#include "secdriver/process_spawn.h"
+#include "process/process_spawn.h"
 #include "xml/xml.h"
 
 namespace seclabel {

@@ -9,7 +9,7 @@
 // prepareLaunch does everything that may allocate or fail slowly: prepare the
 // guest (or reuse its prepared state), open the disks served by fd passing,
 // expand {disk:TARGET} in argv, resolve groups and the command. What is left
-// after fork is the allocation-free process step (secdriver/process.h).
+// after fork is the allocation-free process step (process/process.h).
 #pragma once
 
 #include <sys/types.h>
@@ -20,7 +20,7 @@
 
 #include "core/unique_fd.h"
 #include "secdriver/manager.h"
-#include "secdriver/process.h"
+#include "process/process.h"
 #include "xml/domain.h"
 
 namespace seclabel {

@@ -9,7 +9,7 @@
 
 #include "alloc/store.h"
 #include "core/config.h"
-#include "secdriver/audit.h"
+#include "audit/audit.h"
 #include "secdriver/manager.h"
 #include "secdriver/selinux_host.h"
 

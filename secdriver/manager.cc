@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
-#include "secdriver/audit.h"
+#include "audit/audit.h"
 #include "secdriver/dac_driver.h"
 #include "secdriver/guest_resources.h"
 #include "secdriver/none_driver.h"

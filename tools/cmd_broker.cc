@@ -18,7 +18,7 @@
 #include "fdpass/fdset.h"
 #include "fdpass/qemu_hotplug.h"
 #include "fdpass/qmp_client.h"
-#include "secdriver/audit.h"
+#include "audit/audit.h"
 #include "tools/commands.h"
 #include "tools/session.h"
 #include "xml/xml.h"

@@ -11,7 +11,7 @@
 
 #include "core/error.h"
 #include "launcher/launcher.h"
-#include "secdriver/process_spawn.h"
+#include "process/process_spawn.h"
 #include "tools/commands.h"
 #include "tools/session.h"
 #include "xml/xml.h"

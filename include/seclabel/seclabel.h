@@ -20,7 +20,7 @@
 #include "launcher/launcher.h"    // IWYU pragma: export
 #include "launcher/session.h"     // IWYU pragma: export
 #include "secdriver/manager.h"    // IWYU pragma: export
-#include "secdriver/process.h"    // IWYU pragma: export
+#include "process/process.h"    // IWYU pragma: export
 #include "xml/xml.h"              // IWYU pragma: export
 
 namespace seclabel {

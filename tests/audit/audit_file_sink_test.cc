@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
-#include "secdriver/audit.h"
+#include "audit/audit.h"
 
 namespace seclabel {
 namespace {

@@ -17,7 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
-#include "secdriver/audit.h"
+#include "audit/audit.h"
 #include "tests/audit/auditd_helpers.h"
 
 namespace seclabel {

@@ -6,7 +6,7 @@
 
 #include <gtest/gtest.h>
 
-#include "secdriver/audit.h"
+#include "audit/audit.h"
 
 namespace seclabel {
 namespace {

@@ -1,6 +1,6 @@
 // applyProcessIdentity as the kernel sees it afterwards: every test applies
 // the identity in a forked child and reads the child's own status.
-#include "secdriver/process.h"
+#include "process/process.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "tests/launcher/test_support.h"
+#include "tests/process/test_support.h"
 
 namespace seclabel {
 namespace {

@@ -12,7 +12,7 @@
 #include <memory>
 
 #include "core/error.h"
-#include "secdriver/audit.h"
+#include "audit/audit.h"
 
 namespace seclabel {
 

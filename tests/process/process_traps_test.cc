@@ -11,8 +11,8 @@
 #include <cerrno>
 #include <string>
 
-#include "secdriver/process.h"
-#include "tests/launcher/test_support.h"
+#include "process/process.h"
+#include "tests/process/test_support.h"
 
 namespace seclabel {
 namespace {

@@ -1,6 +1,6 @@
 // The kernel's view of a thread's credentials, read from /proc/<tid>/status.
 //
-// This runs between fork() and execve() (secdriver/process.h): nothing here
+// This runs between fork() and execve() (process/process.h): nothing here
 // allocates, locks or throws. The text lives in the caller's (stack) buffer.
 #pragma once
 

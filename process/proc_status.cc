@@ -1,4 +1,4 @@
-#include "secdriver/proc_status.h"
+#include "process/proc_status.h"
 
 #include <errno.h>
 #include <fcntl.h>

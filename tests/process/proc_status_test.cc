@@ -1,6 +1,6 @@
 // The kernel-view check that runs right before execve: what it accepts and
 // what it refuses, on status text shaped like Linux 6.x's.
-#include "secdriver/proc_status.h"
+#include "process/proc_status.h"
 
 #include <gtest/gtest.h>
 

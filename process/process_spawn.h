@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "core/unique_fd.h"
-#include "secdriver/process.h"
+#include "process/process.h"
 #include "secdriver/selinux_host.h"
 
 namespace seclabel {

@@ -1,4 +1,4 @@
-#include "tests/launcher/test_support.h"
+#include "tests/process/test_support.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -10,7 +10,7 @@
 #include <stdexcept>
 
 #include "core/unique_fd.h"
-#include "secdriver/proc_status.h"
+#include "process/proc_status.h"
 
 namespace seclabel::testing {
 

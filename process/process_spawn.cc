@@ -1,4 +1,4 @@
-#include "secdriver/process_spawn.h"
+#include "process/process_spawn.h"
 
 #include <errno.h>
 #include <fcntl.h>

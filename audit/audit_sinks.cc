@@ -17,7 +17,7 @@
 
 #include "core/error.h"
 #include "core/unique_fd.h"
-#include "secdriver/audit.h"
+#include "audit/audit.h"
 
 namespace seclabel {
 

@@ -1,4 +1,4 @@
-#include "secdriver/process.h"
+#include "process/process.h"
 
 #include <cap-ng.h>
 #include <errno.h>
@@ -16,7 +16,7 @@
 
 #include "core/error.h"
 #include "core/nss.h"
-#include "secdriver/proc_status.h"
+#include "process/proc_status.h"
 
 namespace seclabel {
 

@@ -12,8 +12,8 @@
 #include <atomic>
 #include <string>
 
-#include "secdriver/process.h"
-#include "tests/launcher/test_support.h"
+#include "process/process.h"
+#include "tests/process/test_support.h"
 
 extern "C" {
 void* __libc_malloc(size_t size);

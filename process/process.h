@@ -9,7 +9,7 @@
 //    order and checks each. It allocates nothing, takes no lock and throws
 //    nothing (after fork() in a threaded parent, another thread may have held
 //    the malloc lock), and reports a failure in a fixed-size struct that the
-//    parent turns into an Error (see secdriver/process_spawn.h).
+//    parent turns into an Error (see process/process_spawn.h).
 #pragma once
 
 #include <sys/types.h>

@@ -10,7 +10,7 @@
 #include <functional>
 #include <string>
 
-#include "secdriver/process.h"
+#include "process/process.h"
 #include "secdriver/selinux_host.h"
 
 namespace seclabel::testing {

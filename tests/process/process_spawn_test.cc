@@ -2,7 +2,7 @@
 // the caller learns which step failed. Commands here write their output to
 // a pipe the identity keeps, or leave a side-effect file in a world-writable
 // directory, so "no exec" is visible as "no file".
-#include "secdriver/process_spawn.h"
+#include "process/process_spawn.h"
 
 #include <cap-ng.h>
 #include <fcntl.h>
@@ -22,7 +22,7 @@
 
 #include "core/error.h"
 #include "core/unique_fd.h"
-#include "tests/launcher/test_support.h"
+#include "tests/process/test_support.h"
 
 namespace seclabel {
 namespace {
