@@ -1,11 +1,13 @@
-// formatDomainXml: the parsed document with <uuid> and the domain-level
-// <seclabel> elements rewritten from the model; every other node is written
-// back as it was read (whitespace included).
+// formatDomainXml: the parsed document with <uuid>, the domain-level
+// <seclabel> elements and each interface's MAC address, target dev and alias
+// rewritten from the model; every other node is written back as it was read
+// (whitespace included).
 #include <sstream>
 #include <string_view>
 #include <vector>
 
 #include "xml/document.h"
+#include "xml/interface_format.h"
 #include "xml/xml.h"
 
 namespace seclabel {
@@ -170,6 +172,7 @@ std::string formatDomainXml(const Domain& domain, XmlForm form) {
   }
   pugi::xml_node root = tree.document_element();
   writeUuid(root, domain.uuid);
+  writeInterfaces(root, domain.interfaces);
   writeSeclabels(root, domain.seclabels, form);
 
   std::ostringstream out;

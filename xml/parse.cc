@@ -14,6 +14,7 @@
 #include "core/unique_fd.h"
 #include "xml/document.h"
 #include "xml/input_check.h"
+#include "xml/interface_parse.h"
 #include "xml/labels.h"
 #include "xml/node_util.h"
 #include "xml/seclabel_parse.h"
@@ -347,6 +348,7 @@ Domain parseDomainXml(std::string_view text, XmlForm form) {
     const auto rules = DeviceSeclabelRules::of(domain.seclabels, form);
     domain.disks = parseDisks(devices, rules);
     domain.chardevs = parseChardevs(devices, rules);
+    domain.interfaces = parseInterfaces(devices, form);
   }
   return domain;
 }

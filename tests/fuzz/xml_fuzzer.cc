@@ -28,7 +28,7 @@ void require(bool condition) {
 bool sameModel(const Domain& a, const Domain& b) {
   return a.type == b.type && a.name == b.name && a.uuid == b.uuid && a.seclabels == b.seclabels &&
          a.disks == b.disks && a.kernel == b.kernel && a.initrd == b.initrd &&
-         a.chardevs == b.chardevs;
+         a.chardevs == b.chardevs && a.interfaces == b.interfaces;
 }
 
 void fuzzDomain(std::string_view text, XmlForm form) {
