@@ -35,6 +35,13 @@ void updateInterface(pugi::xml_node element, const Interface& interface) {
   }
   if (interface.target) {
     setChildAttribute(element, "target", "dev", interface.target->str(), placeForTarget(element));
+  } else if (auto target = element.child("target"); target.attribute("dev")) {
+    // A name the model does not hold (an inactive definition's generated
+    // vnet*/macvtap* name, which the parser ignores) must not come back as
+    // the device's name when the live XML is read: drop it, as libvirt's
+    // formatter does. The element stays (perhaps empty): removing it would
+    // make a second <target> the first, the one the parser reads.
+    target.remove_attribute("dev");
   }
   if (interface.alias) {
     setChildAttribute(element, "alias", "name", *interface.alias, element.child("address"));

@@ -46,6 +46,25 @@ pugi::xml_node insertBlankBefore(pugi::xml_node parent, pugi::xml_node node, con
 
 }  // namespace
 
+pugi::xml_node trimIndentBefore(pugi::xml_node parent, pugi::xml_node node) {
+  auto before = node.previous_sibling();
+  if (before.type() != pugi::node_pcdata) return before;
+  std::string text = before.value();
+  auto newline = text.rfind('\n');
+  if (newline == std::string::npos ||
+      text.find_first_not_of(" \t", newline + 1) != std::string::npos) {
+    return before;
+  }
+  text.resize(newline);
+  if (!text.empty()) {
+    before.set_value(text.c_str());
+    return before;
+  }
+  auto earlier = before.previous_sibling();
+  parent.remove_child(before);
+  return earlier;
+}
+
 pugi::xml_node firstElementChild(pugi::xml_node parent) {
   for (auto child = parent.first_child(); child; child = child.next_sibling()) {
     if (child.type() == pugi::node_element) return child;

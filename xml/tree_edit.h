@@ -18,6 +18,13 @@ namespace seclabel {
 pugi::xml_node insertChildElement(pugi::xml_node parent, const char* name,
                                   pugi::xml_node before = pugi::xml_node());
 
+// Removes the line break and indentation in front of `node` (the text before
+// it loses its last "\n[ \t]*"; it goes away if nothing else is left), and
+// returns the node now in front of `node`. Inserting an element there again
+// (insertChildElement) puts the same break back, which keeps formatting
+// idempotent.
+pugi::xml_node trimIndentBefore(pugi::xml_node parent, pugi::xml_node node);
+
 // The first element child of `parent`, or an empty node.
 pugi::xml_node firstElementChild(pugi::xml_node parent);
 

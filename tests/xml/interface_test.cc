@@ -254,6 +254,42 @@ TEST(InterfaceParse, InactiveFormIgnoresGeneratedTargetNamesAsLibvirtDoes) {
   }
 }
 
+TEST(InterfaceFormat, DropsAGeneratedTargetNameTheDefinitionCarriedAsLibvirtDoes) {
+  // Otherwise the live XML written at prepare would name vnet3 (perhaps
+  // another guest's tap) as this guest's device when read back.
+  auto domain = parseDomainXml(devicesXml("    <interface type='bridge'>\n"
+                                          "      <source bridge='br0'/>\n"
+                                          "      <target dev='vnet3'/>\n"
+                                          "    </interface>\n"
+                                          "    <interface type='bridge'>\n"
+                                          "      <source bridge='br0'/>\n"
+                                          "      <target dev='vnet4' managed='yes'/>\n"
+                                          "    </interface>\n"));
+  std::string live = formatDomainXml(domain, XmlForm::Live);
+  EXPECT_EQ(live, devicesXml("    <interface type='bridge'>\n"
+                             "      <source bridge='br0'/>\n"
+                             "      <target/>\n"
+                             "    </interface>\n"
+                             "    <interface type='bridge'>\n"
+                             "      <source bridge='br0'/>\n"
+                             "      <target managed='yes'/>\n"
+                             "    </interface>\n"));
+  EXPECT_FALSE(parseDomainXml(live, XmlForm::Live).interfaces[0].target);
+}
+
+TEST(InterfaceFormat, RepeatedElementsStayAFixedPoint) {
+  // The parser reads the first <target>, <mac> and <alias>; writing must not
+  // make another one the first (found by the fuzzer).
+  std::string xml = devicesXml(
+      "    <interface type='bridge'><source bridge='br0'/><target dev='vnet0'/><mac address='52:54:00:00:00:09'/>"
+      "<target dev='macvtap4'/><target dev='tap1'/><alias name='a'/><alias name='b'/></interface>\n");
+  auto domain = parseDomainXml(xml);
+  std::string once = formatDomainXml(domain, XmlForm::Inactive);
+  Domain again = parseDomainXml(once);
+  testing::expectSameModel(again, domain);
+  EXPECT_EQ(formatDomainXml(again, XmlForm::Inactive), once);
+}
+
 TEST(InterfaceParse, KeepsAGeneratedLookingNameOfAnExistingTap) {
   Interface interface =
       onlyInterface("<interface type='ethernet'><target dev='vnet5' managed='no'/></interface>");
