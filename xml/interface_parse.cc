@@ -159,7 +159,7 @@ void parseDriver(pugi::xml_node node, Interface& interface) {
     auto queues = parseCount(*text, kMaxTapQueues);
     if (!queues) {
       failAt(driver, "Invalid value for attribute 'queues' in element 'driver': " +
-                         quoteShort(*text) + ". Expected integer value");
+                         quoteShort(*text) + ". Expected non-negative integer value");
     }
     if (*queues == 0) {
       failAt(driver, "Invalid value for attribute 'queues' in element 'driver': Zero is not permitted");
@@ -172,12 +172,14 @@ void parseDriver(pugi::xml_node node, Interface& interface) {
   }
 }
 
-// QEMU's id syntax (id_wellformed): the alias names the -netdev on the
-// command line, so a ',' or '=' in it would add options of its own.
+// The alias names the -netdev on QEMU's command line, where a ',' or '='
+// in it would add options of its own: QEMU's id syntax (id_wellformed: a
+// letter, then letters, digits, '-', '.', '_') without the '.', which
+// libvirt's user aliases (USER_ALIAS_CHARS) do not allow.
 bool isQemuIdentifier(std::string_view text) {
   if (text.empty() || !std::isalpha(static_cast<unsigned char>(text[0]))) return false;
   return std::all_of(text.begin(), text.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_';
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
   });
 }
 
@@ -187,7 +189,7 @@ void parseAlias(pugi::xml_node node, Interface& interface) {
   if (!name) return;
   if (!isQemuIdentifier(*name)) {
     failAt(alias, "alias " + quoteShort(*name) +
-                      " is not a QEMU identifier (a letter, then letters, digits, '-', '.' or '_')");
+                      " is not a QEMU identifier (a letter, then letters, digits, '-' or '_')");
   }
   interface.alias = std::string(*name);
 }

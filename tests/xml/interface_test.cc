@@ -361,14 +361,15 @@ TEST(InterfaceParse, RejectsQueuesThatAreNotANumber) {
   for (const char* count : {"four", "-1", "+4", " 4", "0x10", ""}) {
     SCOPED_TRACE(count);
     EXPECT_INVALID_INPUT(parseDomainXml(devicesXml(bridgeWith(std::string("<driver queues='") + count + "'/>"))),
-                         "Invalid value for attribute 'queues' in element 'driver'");
+                         "Invalid value for attribute 'queues' in element 'driver': '" + std::string(count) +
+                             "'. Expected non-negative integer value");
   }
 }
 
 // ---- alias ------------------------------------------------------------------------
 
 TEST(InterfaceParse, RejectsAliasThatIsNotAQemuIdentifier) {
-  for (const char* alias : {"net0,fd=3", "0net", "net 0", "", "-x", "net=0"}) {
+  for (const char* alias : {"net0,fd=3", "0net", "net 0", "", "-x", "net=0", "ua-x.y"}) {
     SCOPED_TRACE(alias);
     EXPECT_INVALID_INPUT(parseDomainXml(devicesXml(bridgeWith(std::string("<alias name='") + alias + "'/>"))),
                          "is not a QEMU identifier");
@@ -379,6 +380,13 @@ TEST(InterfaceParse, RejectsDuplicateAliasInLibvirtsWords) {
   EXPECT_INVALID_INPUT(
       parseDomainXml(devicesXml(bridgeWith("<alias name='net0'/>") + bridgeWith("<alias name='net0'/>"))),
       "/domain/devices/interface[2]/alias: non unique alias detected: net0");
+}
+
+TEST(InterfaceParse, ReadsAliasesOfInactiveDefinitionsToo) {
+  // libvirt keeps only user aliases (ua-*) of an inactive definition; seclabel
+  // keeps every one: exec/run name interfaces by alias ({netdev:ALIAS}).
+  EXPECT_EQ(onlyInterface(bridgeWith("<alias name='lan'/>")).alias, "lan");
+  EXPECT_EQ(onlyInterface(bridgeWith("<alias name='ua-lan_2'/>")).alias, "ua-lan_2");
 }
 
 TEST(InterfaceParse, FindsAnInterfaceByAlias) {
