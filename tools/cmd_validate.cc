@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "tools/commands.h"
+#include "xml/interfaces.h"
 #include "xml/xml.h"
 
 namespace seclabel::tools {
@@ -21,6 +22,7 @@ int validate(const GlobalOptions& global, const ValidateArgs& args) {
   Domain domain = parseDomainFile(args.file, args.live ? XmlForm::Live : XmlForm::Inactive);
   try {
     resolveSeclabelModels(domain, config.securityDrivers);
+    requireSupportedInterfaces(domain);  // what prepare would refuse
   } catch (const Error& e) {
     throw e.withContext(args.file);
   }

@@ -52,7 +52,8 @@ Domain::Domain(const Domain& other)
       disks(other.disks),
       kernel(other.kernel),
       initrd(other.initrd),
-      chardevs(other.chardevs) {
+      chardevs(other.chardevs),
+      interfaces(other.interfaces) {
   if (other.document) {
     document = std::make_unique<Document>();
     document->tree.reset(other.document->tree);  // deep copy
@@ -76,6 +77,13 @@ const Seclabel* Domain::seclabelFor(const std::string& model) const {
 
 Seclabel* Domain::seclabelFor(const std::string& model) {
   return const_cast<Seclabel*>(std::as_const(*this).seclabelFor(model));
+}
+
+const Interface* Domain::interfaceByAlias(std::string_view alias) const {
+  for (const auto& interface : interfaces) {
+    if (interface.alias && *interface.alias == alias) return &interface;
+  }
+  return nullptr;
 }
 
 const Disk* Domain::diskByTarget(const std::string& target) const {

@@ -8,7 +8,10 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "xml/net_types.h"
 
 namespace seclabel {
 
@@ -72,6 +75,35 @@ struct PathResource {
   bool operator==(const PathResource&) const = default;
 };
 
+// One <devices><interface> (libvirt's "Network interfaces"). Every interface
+// of the document is here, in document order, whatever its type; the values
+// below are read for every type, the source only for bridge and direct. What
+// is not modelled stays in the document untouched.
+struct Interface {
+  InterfaceType type = InterfaceType::User;  // libvirt's default without type=
+  std::optional<InterfaceName> bridge;       // type bridge: <source bridge>
+  std::optional<InterfaceName> sourceDev;    // type direct: <source dev>, the macvtap's parent
+  MacvtapMode macvtapMode = MacvtapMode::Vepa;  // type direct: <source mode>, libvirt's default
+  // <target dev>: the tap or macvtap link. Unset: a name is chosen when the
+  // device is created (vnet%d, macvtap%d). An inactive definition's vnet*,
+  // macvtap* or macvlan* name counts as unset, as in libvirt: such names are
+  // generated and belong to whichever guest runs first.
+  std::optional<InterfaceName> target;
+  TapManagement tapManagement = TapManagement::Managed;  // <target managed='no'>: Unmanaged
+  std::optional<MacAddress> mac;       // <mac address>; assignInterfaceDefaults fills it in
+  std::optional<std::string> model;    // <model type>, e.g. "virtio"
+  // <driver name> and <driver queues>; read, as libvirt does, only for a
+  // virtio model, and also when no model is given (seclabel does not choose
+  // the guest's NIC: the command line does).
+  std::optional<NetDriverName> driver;
+  std::optional<unsigned> queues;      // 1..kMaxTapQueues
+  std::optional<std::string> alias;    // <alias name>; assignInterfaceDefaults fills it in
+
+  // The number of tap queues to open: <driver queues>, else 1.
+  unsigned queueCount() const { return queues.value_or(1); }
+  bool operator==(const Interface&) const = default;
+};
+
 struct Domain {
   Domain();
   ~Domain();
@@ -89,10 +121,15 @@ struct Domain {
   std::optional<PathResource> kernel;
   std::optional<PathResource> initrd;
   std::vector<PathResource> chardevs;  // serial/console with a source path
+  // Every <devices><interface>, in document order: interfaces[i] is the
+  // i-th <interface> element, which is how formatDomainXml finds it.
+  std::vector<Interface> interfaces;
 
   const Seclabel* seclabelFor(const std::string& model) const;
   Seclabel* seclabelFor(const std::string& model);
   const Disk* diskByTarget(const std::string& target) const;
+  // The interface whose <alias name> is `alias`, or nullptr.
+  const Interface* interfaceByAlias(std::string_view alias) const;
 
   // The parsed document, kept so formatting preserves everything we do not
   // model. Opaque here so that only xml/ includes pugixml.

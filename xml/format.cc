@@ -1,11 +1,14 @@
-// formatDomainXml: the parsed document with <uuid> and the domain-level
-// <seclabel> elements rewritten from the model; every other node is written
-// back as it was read (whitespace included).
+// formatDomainXml: the parsed document with <uuid>, the domain-level
+// <seclabel> elements and each interface's MAC address, target dev and alias
+// rewritten from the model; every other node is written back as it was read
+// (whitespace included).
 #include <sstream>
 #include <string_view>
 #include <vector>
 
 #include "xml/document.h"
+#include "xml/interface_format.h"
+#include "xml/tree_edit.h"
 #include "xml/xml.h"
 
 namespace seclabel {
@@ -61,29 +64,6 @@ class Writer {
   pugi::xml_node root_;
   std::optional<std::string> indent_;
 };
-
-// Removes the line break and indentation in front of `node` (the text before
-// it loses its last "\n[ \t]*"; it goes away if nothing else is left), and
-// returns the node now in front of `node`. Re-inserting with Writer puts the
-// same break back, which keeps formatting idempotent.
-pugi::xml_node trimIndentBefore(pugi::xml_node parent, pugi::xml_node node) {
-  auto before = node.previous_sibling();
-  if (before.type() != pugi::node_pcdata) return before;
-  std::string text = before.value();
-  auto newline = text.rfind('\n');
-  if (newline == std::string::npos ||
-      text.find_first_not_of(" \t", newline + 1) != std::string::npos) {
-    return before;
-  }
-  text.resize(newline);
-  if (!text.empty()) {
-    before.set_value(text.c_str());
-    return before;
-  }
-  auto earlier = before.previous_sibling();
-  parent.remove_child(before);
-  return earlier;
-}
 
 void writeUuid(pugi::xml_node root, const std::string& uuid) {
   auto node = root.child("uuid");
@@ -170,6 +150,7 @@ std::string formatDomainXml(const Domain& domain, XmlForm form) {
   }
   pugi::xml_node root = tree.document_element();
   writeUuid(root, domain.uuid);
+  writeInterfaces(root, domain.interfaces);
   writeSeclabels(root, domain.seclabels, form);
 
   std::ostringstream out;

@@ -9,7 +9,8 @@ namespace seclabel {
 namespace {
 
 bool isRepeatableElement(std::string_view name) {
-  return name == "seclabel" || name == "disk" || name == "serial" || name == "console";
+  return name == "seclabel" || name == "disk" || name == "serial" || name == "console" ||
+         name == "interface";
 }
 
 }  // namespace
@@ -63,5 +64,15 @@ std::string elementText(pugi::xml_node node) {
 }
 
 std::string quote(std::string_view value) { return "'" + std::string(value) + "'"; }
+
+std::string quoteShort(std::string_view value) {
+  constexpr std::size_t kLongest = 64;
+  bool printable = std::all_of(value.begin(), value.end(), [](char c) {
+    auto uc = static_cast<unsigned char>(c);
+    return uc >= 0x20 && uc != 0x7f;
+  });
+  if (printable && value.size() <= kLongest) return quote(value);
+  return "a value of " + std::to_string(value.size()) + " bytes";
+}
 
 }  // namespace seclabel

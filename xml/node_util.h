@@ -10,7 +10,7 @@
 namespace seclabel {
 
 // "/domain/devices/disk[1]/source/seclabel[2]": repeatable elements (disk,
-// seclabel, serial, console) and any element with same-named siblings carry a
+// seclabel, serial, console, interface) and any element with same-named siblings carry a
 // 1-based index. Computed only when an error is reported.
 std::string elementPath(pugi::xml_node node);
 
@@ -30,6 +30,11 @@ std::string elementText(pugi::xml_node node);
 
 // "'value'" for messages.
 std::string quote(std::string_view value);
+
+// quote(value) when the value is short and printable; otherwise its size
+// ("a value of 70000 bytes"), so that hostile input cannot make an error
+// line huge or carry control characters to a terminal.
+std::string quoteShort(std::string_view value);
 
 }  // namespace seclabel
 

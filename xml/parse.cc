@@ -14,6 +14,7 @@
 #include "core/unique_fd.h"
 #include "xml/document.h"
 #include "xml/input_check.h"
+#include "xml/interface_parse.h"
 #include "xml/labels.h"
 #include "xml/node_util.h"
 #include "xml/seclabel_parse.h"
@@ -181,14 +182,14 @@ std::string checkedPath(pugi::xml_node node, std::string_view path, const std::s
 // <source file=...> for a file, <source dev=...> for a block device; nullopt
 // when the source names no path (an empty cdrom).
 std::optional<DiskSource> parseDiskSource(pugi::xml_node source, DiskSourceKind kind,
-                                          XmlForm form) {
+                                          const DeviceSeclabelRules& rules) {
   const char* attribute = kind == DiskSourceKind::File ? "file" : "dev";
   auto path = attributeValue(source, attribute);
   if (!path || path->empty()) return std::nullopt;
   DiskSource parsed;
   parsed.kind = kind;
   parsed.path = checkedPath(source, *path, "disk source path");
-  parsed.seclabels = parseDeviceSeclabels(source, form);
+  parsed.seclabels = parseDeviceSeclabels(source, rules);
   return parsed;
 }
 
@@ -206,7 +207,7 @@ std::optional<DiskSourceKind> storageKind(pugi::xml_node node, std::string_view 
 
 // <backingStore> layers below the top image, top-most first. An element
 // without <source> ends the chain (libvirt writes `<backingStore/>`).
-std::vector<DiskSource> parseBackingChain(pugi::xml_node disk, XmlForm form) {
+std::vector<DiskSource> parseBackingChain(pugi::xml_node disk, const DeviceSeclabelRules& rules) {
   std::vector<DiskSource> chain;
   for (auto layer = disk.child("backingStore"); layer; layer = layer.child("backingStore")) {
     auto source = layer.child("source");
@@ -218,7 +219,7 @@ std::vector<DiskSource> parseBackingChain(pugi::xml_node disk, XmlForm form) {
     auto format = layer.child("format");
     auto formatType = attributeValue(format, "type");
     if (!formatType) failAt(layer, "missing disk backing store format");
-    auto parsed = parseDiskSource(source, *kind, form);
+    auto parsed = parseDiskSource(source, *kind, rules);
     if (!parsed) {
       failAt(source, std::string("missing ") + (*kind == DiskSourceKind::File ? "file" : "dev") +
                          " attribute of the backing store source");
@@ -229,7 +230,7 @@ std::vector<DiskSource> parseBackingChain(pugi::xml_node disk, XmlForm form) {
   return chain;
 }
 
-std::optional<Disk> parseDisk(pugi::xml_node node, XmlForm form) {
+std::optional<Disk> parseDisk(pugi::xml_node node, const DeviceSeclabelRules& rules) {
   auto kind = storageKind(node, attributeValue(node, "type").value_or("file"));
   Disk disk;
   disk.device = std::string(attributeValue(node, "device").value_or("disk"));
@@ -241,7 +242,7 @@ std::optional<Disk> parseDisk(pugi::xml_node node, XmlForm form) {
   disk.readonly = static_cast<bool>(node.child("readonly"));
   disk.shareable = static_cast<bool>(node.child("shareable"));
   if (auto source = node.child("source")) {
-    disk.source = parseDiskSource(source, *kind, form);
+    disk.source = parseDiskSource(source, *kind, rules);
     if (disk.source) {
       if (auto driverType = attributeValue(node.child("driver"), "type")) {
         disk.source->format = std::string(*driverType);
@@ -255,16 +256,16 @@ std::optional<Disk> parseDisk(pugi::xml_node node, XmlForm form) {
   }
   checkAt(node.child("target"), [&] { checkLabelText(*target, "target dev"); });
   disk.target = std::string(*target);
-  disk.backingChain = parseBackingChain(node, form);
+  disk.backingChain = parseBackingChain(node, rules);
   return disk;
 }
 
-std::vector<Disk> parseDisks(pugi::xml_node devices, XmlForm form) {
+std::vector<Disk> parseDisks(pugi::xml_node devices, const DeviceSeclabelRules& rules) {
   std::vector<Disk> disks;
   // Hashed: a 16 MiB document can hold hundreds of thousands of disks.
   std::unordered_map<std::string, std::size_t> diskByTarget;
   for (auto node : devices.children("disk")) {
-    auto disk = parseDisk(node, form);
+    auto disk = parseDisk(node, rules);
     if (!disk) continue;
     auto [earlier, added] = diskByTarget.emplace(disk->target, disks.size());
     if (!added) {
@@ -286,7 +287,7 @@ std::optional<PathResource> parseOsPath(pugi::xml_node os, const char* name) {
 }
 
 // serial/console backed by something on the host file system.
-std::vector<PathResource> parseChardevs(pugi::xml_node devices, XmlForm form) {
+std::vector<PathResource> parseChardevs(pugi::xml_node devices, const DeviceSeclabelRules& rules) {
   std::vector<PathResource> chardevs;
   for (auto node : devices.children()) {
     std::string_view element = node.name();
@@ -300,10 +301,28 @@ std::vector<PathResource> parseChardevs(pugi::xml_node devices, XmlForm form) {
     if (!path) failAt(node, "missing source path for character device of type " + quote(type));
     PathResource resource;
     resource.path = checkedPath(source, *path, "character device path");
-    resource.seclabels = parseDeviceSeclabels(source, form);
+    resource.seclabels = parseDeviceSeclabels(source, rules);
     chardevs.push_back(std::move(resource));
   }
   return chardevs;
+}
+
+// The first resource with an override for `model`, named for a message.
+std::optional<std::string> resourceOverriding(const Domain& domain, const std::string& model) {
+  auto overrides = [&](const std::vector<DeviceSeclabel>& seclabels) {
+    return std::any_of(seclabels.begin(), seclabels.end(),
+                       [&](const DeviceSeclabel& seclabel) { return seclabel.model == model; });
+  };
+  for (const auto& disk : domain.disks) {
+    if (disk.source && overrides(disk.source->seclabels)) return "disk " + disk.target;
+    for (const auto& layer : disk.backingChain) {
+      if (overrides(layer.seclabels)) return "backing store " + layer.path + " of disk " + disk.target;
+    }
+  }
+  for (const auto& chardev : domain.chardevs) {
+    if (overrides(chardev.seclabels)) return "character device " + chardev.path;
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -322,11 +341,15 @@ Domain parseDomainXml(std::string_view text, XmlForm form) {
     domain.kernel = parseOsPath(os, "kernel");
     domain.initrd = parseOsPath(os, "initrd");
   }
-  if (auto devices = root.child("devices")) {
-    domain.disks = parseDisks(devices, form);
-    domain.chardevs = parseChardevs(devices, form);
-  }
+  // Domain-level seclabels first, as libvirt does: the device-level
+  // overrides are checked against them.
   domain.seclabels = parseDomainSeclabels(root, form);
+  if (auto devices = root.child("devices")) {
+    const auto rules = DeviceSeclabelRules::of(domain.seclabels, form);
+    domain.disks = parseDisks(devices, rules);
+    domain.chardevs = parseChardevs(devices, rules);
+    domain.interfaces = parseInterfaces(devices, form);
+  }
   return domain;
 }
 
@@ -373,6 +396,14 @@ void resolveSeclabelModels(Domain& domain, const std::vector<std::string>& drive
       checkSeclabelLabels(only);
     } catch (const Error& e) {
       throw e.withContext(where(0));
+    }
+    // The parser could not apply libvirt's override rule to this seclabel
+    // (DeviceSeclabelRules): its model is known only now.
+    if (!only.relabel) {
+      if (auto resource = resourceOverriding(domain, only.model)) {
+        throw Error::invalidInput(where(0) + ": " + kOverrideNeedsRelabel + ": " + *resource +
+                                  " overrides model " + only.model);
+      }
     }
   }
   for (std::size_t i = 0; i < domain.seclabels.size(); ++i) {

@@ -159,7 +159,19 @@ std::vector<Seclabel> parseDomainSeclabels(pugi::xml_node domain, XmlForm form) 
   return seclabels;
 }
 
-std::vector<DeviceSeclabel> parseDeviceSeclabels(pugi::xml_node source, XmlForm form) {
+DeviceSeclabelRules DeviceSeclabelRules::of(const std::vector<Seclabel>& domainSeclabels,
+                                            XmlForm form) {
+  DeviceSeclabelRules rules;
+  rules.form = form;
+  for (const auto& seclabel : domainSeclabels) {
+    if (!seclabel.model.empty() && !seclabel.relabel) rules.modelsWithoutRelabel.insert(seclabel.model);
+  }
+  return rules;
+}
+
+std::vector<DeviceSeclabel> parseDeviceSeclabels(pugi::xml_node source,
+                                                 const DeviceSeclabelRules& rules) {
+  const XmlForm form = rules.form;
   std::vector<DeviceSeclabel> seclabels;
   std::unordered_set<std::string> models;  // "" stands for "every model"
   for (auto node : source.children("seclabel")) {
@@ -189,6 +201,9 @@ std::vector<DeviceSeclabel> parseDeviceSeclabels(pugi::xml_node source, XmlForm 
         checkAt(label, [&] { checkLabelForModel(seclabel.model, text, "label"); });
         seclabel.label = std::move(text);
       }
+    }
+    if (!seclabel.model.empty() && rules.modelsWithoutRelabel.count(seclabel.model)) {
+      failAt(node, kOverrideNeedsRelabel);
     }
     seclabels.push_back(std::move(seclabel));
   }

@@ -32,7 +32,10 @@ void resolveSeclabelModels(Domain& domain, const std::vector<std::string>& drive
 
 // Writes the domain back. Everything not modelled survives untouched; the
 // <uuid> is written (also a generated one); <seclabel> elements are written
-// from Domain::seclabels. parse(format(d)) == d.
+// from Domain::seclabels; each interface's <mac address>, <target dev> and
+// <alias name> are written from Domain::interfaces (interfaces[i] is the
+// i-th <interface> element; one the document lacks is added whole).
+// parse(format(d)) == d.
 std::string formatDomainXml(const Domain& domain, XmlForm form);
 
 }  // namespace seclabel

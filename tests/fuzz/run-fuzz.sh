@@ -2,7 +2,8 @@
 # run-fuzz.sh SOURCE_DIR BUILD_DIR SECONDS TARGET MAX_LEN SEED_DIR...
 # Builds the libFuzzer target TARGET with clang (ASan + UBSan) in BUILD_DIR
 # (a separate clang build of the tree; only TARGET is built) and fuzzes it for
-# SECONDS on a copy of the seed directories (relative to SOURCE_DIR). Fails on
+# SECONDS on a copy of the seed directories (relative to SOURCE_DIR), with
+# the dictionary tests/fuzz/TARGET.dict when there is one. Fails on
 # any crash, leak or sanitizer report. Crash inputs are kept for reproduction
 # in BUILD_DIR/TARGET-artifacts/:
 #   BUILD_DIR/.../TARGET BUILD_DIR/TARGET-artifacts/crash-...
@@ -45,10 +46,17 @@ for seeds in "$@"; do
   find "$source_dir/$seeds" -type f -exec cp {} "$corpus/" \;
 done
 
+# Tokens the fuzzer would take long to find by mutation (element and
+# attribute names, enum values).
+dict=
+if [ -f "$source_dir/tests/fuzz/$target.dict" ]; then
+  dict="-dict=$source_dir/tests/fuzz/$target.dict"
+fi
+
 fuzz_log="$build_dir/$target.log"
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-"$binary" "$corpus" \
+"$binary" "$corpus" ${dict:+"$dict"} \
   -max_total_time="$seconds" -max_len="$max_len" -timeout=10 -rss_limit_mb=2048 \
   -artifact_prefix="$artifacts/" -print_final_stats=1 2>&1 |
   tee "$fuzz_log" | grep -E '^(#[0-9]+[[:space:]]+(INITED|DONE)|stat::number_of_executed_units|Done|==[0-9]+==ERROR|SUMMARY)' || true

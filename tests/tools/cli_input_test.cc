@@ -41,6 +41,12 @@ class CliInput : public ::testing::TestWithParam<BadInvocation> {
     std::ofstream(dir_ / "bad.toml") << "fdpass = \"sometimes\"\n";
     std::ofstream(dir_ / "good.xml")
         << "<domain type='kvm'><name>cli-input</name><uuid>00000000-0000-4000-8000-00000000c11e</uuid></domain>";
+    std::ofstream(dir_ / "network-interface.xml")
+        << "<domain type='kvm'><name>x</name><devices><interface type='bridge'><source bridge='br0'/>"
+           "</interface><interface type='network'><source network='default'/></interface></devices></domain>";
+    std::ofstream(dir_ / "multicast-mac.xml")
+        << "<domain type='kvm'><name>x</name><devices><interface type='bridge'><source bridge='br0'/>"
+           "<mac address='01:00:5e:00:00:01'/></interface></devices></domain>";
   }
   // Arguments name files by placeholder: {dir} is the test's directory.
   std::vector<std::string> expand(const std::vector<std::string>& args) const {
@@ -91,6 +97,10 @@ INSTANTIATE_TEST_SUITE_P(
         BadInvocation{"ValidateEndlessFile", {"validate", "/dev/zero"}, 2, "16 MiB"},
         BadInvocation{"ValidateMalformedXml", {"validate", "{dir}/bad.xml"}, 2, "bad.xml"},
         BadInvocation{"ValidateNotADomain", {"validate", "{dir}/notdomain.xml"}, 2, "notdomain.xml"},
+        BadInvocation{"ValidateInterfaceTypePrepareRefuses", {"validate", "{dir}/network-interface.xml"}, 2,
+                      "/domain/devices/interface[2]: interface type 'network' is not supported"},
+        BadInvocation{"ValidateMulticastMac", {"validate", "{dir}/multicast-mac.xml"}, 2,
+                      "expected unicast mac address, found multicast '01:00:5e:00:00:01'"},
         BadInvocation{"BadConfigValue", {"--config", "{dir}/bad.toml", "validate", "{dir}/good.xml"}, 2,
                       "fdpass: invalid value 'sometimes'"},
         BadInvocation{"MissingNamedConfig", {"--config", "{dir}/absent.toml", "list"}, 2,
@@ -137,6 +147,23 @@ TEST(CliInputState, ValidateOfAGoodDomainPrintsOneLinePerDriverAndNeedsNoStore) 
   EXPECT_EQ(done.code(), 0) << done.err;
   EXPECT_EQ(done.out,
             "model=selinux type=none relabel=no\n"
+            "model=dac type=dynamic relabel=yes\n");
+  EXPECT_FALSE(exists(dir / "state"));
+}
+
+TEST(CliInputState, ValidateOfADomainWithInterfacesPrintsTheSameLines) {
+  // Nothing about interfaces on stdout: their alias and MAC are chosen at
+  // prepare, so validate could only guess them.
+  TempDir dir;
+  writeConfig(dir / "seclabel.toml", {});
+  std::ofstream(dir / "good.xml")
+      << "<domain type='kvm'><name>v</name><devices><interface type='bridge'><source bridge='br0'/>"
+         "</interface><interface type='ethernet'><target dev='tap7' managed='no'/></interface>"
+         "</devices></domain>";
+  Finished done = runSeclabel(dir / "seclabel.toml", dir / "state", {"validate", dir / "good.xml"});
+  EXPECT_EQ(done.code(), 0) << done.err;
+  EXPECT_EQ(done.out,
+            "model=selinux type=dynamic relabel=yes\n"
             "model=dac type=dynamic relabel=yes\n");
   EXPECT_FALSE(exists(dir / "state"));
 }

@@ -326,5 +326,89 @@ TEST(DeviceSeclabel, EmptyLabelMeansNoLabel) {
   EXPECT_FALSE(domain.disks[0].source->seclabels[0].label);
 }
 
+
+// ---- overrides under a domain seclabel without relabeling ----------------------------
+// libvirt (domain_validate.c, virSecurityDeviceLabelDefValidate): an override
+// whose model equals that of a domain-level seclabel with relabel='no' is refused.
+
+// One file disk whose <source> holds `sourceBody`, under the domain-level `seclabels`.
+std::string overrideXml(const std::string& sourceBody, const std::string& seclabels) {
+  return domainXml("  <devices>\n    <disk type='file'>\n      <source file='/i/a.img'>" + sourceBody +
+                   "</source>\n      <target dev='vda'/>\n    </disk>\n  </devices>\n" + seclabels);
+}
+
+const std::string kStaticSelinuxNoRelabel =
+    "<seclabel type='static' model='selinux' relabel='no'>"
+    "<label>system_u:system_r:svirt_t:s0:c1,c2</label></seclabel>";
+
+TEST(LabelOverride, RejectsOverrideOfAModelWhoseDomainSeclabelDoesNotRelabel) {
+  EXPECT_INVALID_INPUT(
+      parseDomainXml(overrideXml("<seclabel model='selinux' relabel='yes'/>", kStaticSelinuxNoRelabel)),
+      "/domain/devices/disk[1]/source/seclabel[1]: label overrides require relabeling to be enabled "
+      "at the domain level");
+}
+
+TEST(LabelOverride, RejectsEvenAnOverrideThatTurnsRelabelingOff) {
+  EXPECT_INVALID_INPUT(
+      parseDomainXml(overrideXml("<seclabel model='selinux' relabel='no'/>", kStaticSelinuxNoRelabel)),
+      "label overrides require relabeling to be enabled at the domain level");
+}
+
+TEST(LabelOverride, RejectsOverrideInABackingLayer) {
+  std::string xml = domainXml(
+      "  <devices><disk type='file'><source file='/i/top'/><backingStore type='file'>"
+      "<format type='raw'/><source file='/i/base'><seclabel model='selinux'/></source>"
+      "</backingStore><target dev='vda'/></disk></devices>\n" + kStaticSelinuxNoRelabel);
+  EXPECT_INVALID_INPUT(parseDomainXml(xml),
+                       "/domain/devices/disk[1]/backingStore/source/seclabel[1]: label overrides require");
+}
+
+TEST(LabelOverride, RejectsOverrideOfACharacterDevice) {
+  std::string xml = domainXml(
+      "  <devices><serial type='file'><source path='/var/log/s.log'><seclabel model='dac'/></source>"
+      "</serial></devices>\n<seclabel type='static' model='dac' relabel='no'><label>+1:+1</label></seclabel>");
+  EXPECT_INVALID_INPUT(parseDomainXml(xml),
+                       "/domain/devices/serial[1]/source/seclabel[1]: label overrides require");
+}
+
+TEST(LabelOverride, RejectsOverrideOfModelNone) {
+  EXPECT_INVALID_INPUT(parseDomainXml(overrideXml("<seclabel model='none'/>", "<seclabel model='none'/>")),
+                       "label overrides require relabeling to be enabled at the domain level");
+}
+
+TEST(LabelOverride, AcceptsOverrideOfAnotherModel) {
+  auto domain = parseDomainXml(overrideXml("<seclabel model='dac' relabel='no'/>", kStaticSelinuxNoRelabel));
+  EXPECT_EQ(domain.disks[0].source->seclabels.size(), 1u);
+}
+
+TEST(LabelOverride, AcceptsModellessOverrideAsLibvirtComparesModels) {
+  auto domain = parseDomainXml(overrideXml("<seclabel relabel='no'/>", kStaticSelinuxNoRelabel));
+  EXPECT_EQ(domain.disks[0].source->seclabels.size(), 1u);
+}
+
+TEST(LabelOverride, AcceptsOverrideWhenTheDomainRelabels) {
+  auto domain = parseDomainXml(overrideXml(
+      "<seclabel model='selinux' relabel='no'/>",
+      "<seclabel type='static' model='selinux' relabel='yes'><label>system_u:system_r:svirt_t:s0:c1,c2</label>"
+      "</seclabel>"));
+  EXPECT_EQ(domain.disks[0].source->seclabels.size(), 1u);
+}
+
+TEST(LabelOverride, ChecksTheModelALoneSeclabelResolvesTo) {
+  // libvirt fills a lone model-less seclabel with the host's first model at
+  // parse time and validates afterwards; seclabel resolves it against the
+  // configured drivers, so the rule is applied then.
+  auto domain = parseDomainXml(overrideXml("<seclabel model='selinux'/>", "<seclabel type='none'/>"));
+  EXPECT_INVALID_INPUT(resolveSeclabelModels(domain, {"selinux", "dac"}),
+                       "/domain/seclabel[1]: label overrides require relabeling to be enabled at the domain "
+                       "level: disk vda overrides model selinux");
+}
+
+TEST(LabelOverride, ResolvedModelOnlyConflictsWithItsOwnOverrides) {
+  auto domain = parseDomainXml(overrideXml("<seclabel model='dac' relabel='no'/>", "<seclabel type='none'/>"));
+  resolveSeclabelModels(domain, {"selinux", "dac"});
+  EXPECT_EQ(domain.seclabels[0].model, "selinux");
+}
+
 }  // namespace
 }  // namespace seclabel

@@ -97,6 +97,15 @@ stricter_rules=(
   "document type declarations|no DOCTYPE/ENTITY declarations"
   "base label is only supported|<baselabel> only for the selinux model"
   "security model is empty|an empty model attribute"
+  "is not supported \\(seclabel prepares|interface types prepare cannot serve (network, user, vhostuser, ...): validate says what prepare will"
+  "Network interface name|link names are at most 15 bytes (IFNAMSIZ - 1)"
+  "interface name '|link names as the kernel takes them: no '/', ':', whitespace, and no '%' template"
+  "is all zeros|MAC 00:00:00:00:00:00 (QEMU would use an address of its own)"
+  "Zero is not permitted|queues 1..256 (MAX_TAP_QUEUES)"
+  "queues a tap device can have|queues 1..256 (MAX_TAP_QUEUES)"
+  "target dev must be supplied when managed=|an existing tap is named at parse time (libvirt checks at start)"
+  "is not a QEMU identifier|aliases name the -netdev on QEMU's command line: a letter, then letters, digits, '-', '_'"
+  "non unique alias detected|aliases of inactive XML are read (libvirt reads only ua-* ones there), so they must be unique"
 )
 # libvirt rules that only some hypervisor drivers apply: pattern -> why.
 driver_rules=(
@@ -121,12 +130,17 @@ probe lone-baselabel-without-model "a lone dynamic seclabel with a base label bu
 probe device-two-modelless "two model-less seclabels in one <source>" "" \
   "<disk type='file'><source file='/i/a.img'><seclabel relabel='no'/><seclabel relabel='no'/></source><target dev='vda'/></disk>"
 probe dac-type-none "type none for the dac model" "<seclabel type='none' model='dac'/>" ""
+probe interface-driver-without-model "<driver queues='0'> of an interface without a <model>" "" \
+  "<interface type='bridge'><source bridge='br0'/><driver queues='0'/></interface>"
+probe interface-generated-target-name "an inactive definition's vnet* target name (ignored by both)" "" \
+  "<interface type='bridge'><source bridge='br0'/><target dev='vnet3'/></interface>"
 
 # Known divergences on a shared rule: case path -> note. Each is explained in
 # tests/xml/VIRSH_COMPARISON.md.
 known_divergences=(
   "invalid/backing-store-missing-type.xml|libvirt reads a <backingStore> without type= as the end-of-chain terminator and drops its contents; seclabel rejects it"
   "probe/device-two-modelless.xml|libvirt only checks duplicates among <source> seclabels that name a model; seclabel also refuses a second model-less one"
+  "probe/interface-driver-without-model.xml|libvirt reads <driver> only for a virtio model; seclabel also reads it when no model is given (the command line picks the NIC)"
 )
 # virsh-only rejections by rules outside seclabel's model: pattern -> rule.
 scope_rules=(

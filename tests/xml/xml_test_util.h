@@ -48,6 +48,7 @@ inline void expectSameModel(const Domain& a, const Domain& b) {
   EXPECT_EQ(a.kernel, b.kernel);
   EXPECT_EQ(a.initrd, b.initrd);
   EXPECT_EQ(a.chardevs, b.chardevs);
+  EXPECT_EQ(a.interfaces, b.interfaces);
 }
 
 }  // namespace seclabel::testing
