@@ -274,6 +274,8 @@ void checkEtcdEndpoint(std::string_view url, std::string_view key) {
         badValue(key, url, shape);
   }
   if (!port.empty()) {
+    for (char c : port)
+      if (c < '0' || c > '9') badValue(key, url, shape);
     auto number = parseU32(port);
     if (!number || *number == 0 || *number > 65535)
       badValue(key, url, "the port must be 1 to 65535");

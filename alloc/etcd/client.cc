@@ -196,6 +196,8 @@ struct EtcdClient::Impl {
         attempts.sawBadReply();
         exclude = true;
       }
+      // A certificate that does not verify will not verify a moment later.
+      if (exchange.outcome == Outcome::TlsRefused) exclude = true;
       attempts.record(index, why);
       return std::nullopt;
     }
@@ -215,7 +217,9 @@ struct EtcdClient::Impl {
       // Not etcd's error format: a proxy, or not etcd at all.
       std::string why = "HTTP status " + std::to_string(exchange.status) + " without an etcd error";
       if (!mayRetry) attempts.outcomeUnknown(endpoint, why);
+      attempts.sawBadReply();
       attempts.record(index, why);
+      exclude = true;
       return std::nullopt;
     }
     try {
@@ -251,7 +255,6 @@ struct EtcdClient::Impl {
         for (size_t k = 0; k < n; ++k)
           if (!excluded[(current + k) % n]) round.push_back((current + k) % n);
       }
-      if (round.empty()) attempts.fail(endpoints);
       for (size_t k = 0; k < round.size(); ++k) {
         milliseconds left = remaining();
         if (left.count() <= 0) attempts.fail(endpoints);
@@ -269,7 +272,8 @@ struct EtcdClient::Impl {
         }
         if (exclude) excluded[round[k]] = true;
       }
-      if (only) attempts.fail(endpoints);
+      if (only || std::find(excluded.begin(), excluded.end(), false) == excluded.end())
+        attempts.fail(endpoints);
       milliseconds left = remaining();
       if (left.count() <= 0) attempts.fail(endpoints);
       std::this_thread::sleep_for(std::min(backoff, left));

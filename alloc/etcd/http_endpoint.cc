@@ -153,11 +153,14 @@ HttpExchange HttpEndpoint::post(std::string_view path, std::string_view body,
   } else if (status == CURLE_OPERATION_TIMEDOUT) {
     exchange.outcome = HttpExchange::Outcome::TimedOut;
   } else if (!upload.handed &&
+             (status == CURLE_PEER_FAILED_VERIFICATION || status == CURLE_SSL_CERTPROBLEM ||
+              status == CURLE_SSL_CACERT_BADFILE || status == CURLE_SSL_CIPHER ||
+              status == CURLE_SSL_ISSUER_ERROR || status == CURLE_SSL_PINNEDPUBKEYNOTMATCH ||
+              status == CURLE_SSL_CRL_BADFILE)) {
+    exchange.outcome = HttpExchange::Outcome::TlsRefused;
+  } else if (!upload.handed &&
              (status == CURLE_COULDNT_CONNECT || status == CURLE_COULDNT_RESOLVE_HOST ||
-              status == CURLE_SSL_CONNECT_ERROR || status == CURLE_PEER_FAILED_VERIFICATION ||
-              status == CURLE_SSL_CERTPROBLEM || status == CURLE_SSL_CACERT_BADFILE ||
-              status == CURLE_SSL_CIPHER || status == CURLE_SSL_ISSUER_ERROR ||
-              status == CURLE_SSL_PINNEDPUBKEYNOTMATCH || status == CURLE_SSL_CRL_BADFILE)) {
+              status == CURLE_SSL_CONNECT_ERROR)) {
     exchange.outcome = HttpExchange::Outcome::ConnectFailed;
   } else {
     exchange.outcome = HttpExchange::Outcome::Lost;

@@ -33,7 +33,8 @@ enum class Delivery { NotSent, MaybeSent };
 struct HttpExchange {
   enum class Outcome {
     Answered,       // a whole HTTP reply arrived (any status)
-    ConnectFailed,  // no connection (refused, unresolvable, TLS handshake or verification)
+    ConnectFailed,  // no connection (refused, unresolvable, TLS handshake broken off)
+    TlsRefused,     // the TLS peer is not who it must be, or our TLS files are unusable
     TimedOut,       // the time given ran out (while connecting, if NotSent)
     Lost,           // the connection broke, or the server closed it without a reply
     TooLarge,       // the reply body was longer than the endpoint's limit; cut off
