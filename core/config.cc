@@ -215,7 +215,7 @@ void applyStore(const toml::table& table, StoreConfig& store) {
       checkStorePrefix(store.prefix, key);
     } else if (k == "host") {
       store.host = requireString(node, key);
-      checkClusterHostName(store.host, key);
+      if (!store.host.empty()) checkClusterHostName(store.host, key);  // "": the host name
     } else if (k == "timeout_ms") {
       store.timeoutMs = requireTimeoutMs(node, key);
     } else if (k == "cacert") {

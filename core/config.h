@@ -74,7 +74,7 @@ struct StoreConfig {
   StoreBackend backend = StoreBackend::Sqlite;
   std::vector<std::string> endpoints{"http://127.0.0.1:2379"};  // every member
   std::string prefix = "/seclabel/";  // every etcd key starts with it
-  std::string host;                   // empty: the kernel's host name
+  std::string host;                   // empty (or ""): the kernel's host name
   uint32_t timeoutMs = 5000;          // per store call, across all endpoints
   std::string caCert;                 // TLS for https endpoints; empty: unset
   std::string cert;

@@ -62,10 +62,25 @@ key = "/etc/seclabel/etcd-client.key"
   EXPECT_EQ(s.key, "/etc/seclabel/etcd-client.key");
 }
 
+TEST(StoreConfig, ReadsTheSectionAsTheDocumentationShowsIt) {
+  StoreConfig s = parse(R"(
+[store]
+backend   = "etcd"
+endpoints = ["http://127.0.0.1:2379"]
+prefix    = "/seclabel/"
+host      = ""
+timeout_ms = 5000
+)").store;
+  EXPECT_EQ(s.backend, StoreBackend::Etcd);
+  EXPECT_EQ(s.host, "");
+  EXPECT_EQ(s.timeoutMs, 5000u);
+}
+
 TEST(StoreConfig, HostDefaultsToTheKernelsHostName) {
   char name[HOST_NAME_MAX + 1] = "";
   ASSERT_EQ(::gethostname(name, sizeof name), 0);
   EXPECT_EQ(parse("[store]\nbackend = \"etcd\"\n").store.hostName(), name);
+  EXPECT_EQ(parse("[store]\nhost = \"\"\n").store.hostName(), name);
 }
 
 TEST(StoreConfig, RefusesAnUnknownBackend) {
@@ -136,8 +151,9 @@ TEST(StoreConfig, RefusesAHostNameThatCouldReachIntoOtherKeys) {
   EXPECT_EQ(errorOf("[store]\nhost = \"h1/../h2\""),
             "test.toml: store.host: invalid value 'h1/../h2': a host name has only letters, "
             "digits, '.', '-' and '_'");
-  EXPECT_EQ(errorOf("[store]\nhost = \"\""),
-            "test.toml: store.host: invalid value '': a host name has 1 to 253 characters");
+  EXPECT_EQ(errorOf("[store]\nhost = \"" + std::string(254, 'h') + "\""),
+            "test.toml: store.host: invalid value '" + std::string(254, 'h') +
+                "': a host name has 1 to 253 characters");
   EXPECT_EQ(errorOf("[store]\nhost = \"-h\""),
             "test.toml: store.host: invalid value '-h': a host name starts with a letter or a digit");
 }
