@@ -101,7 +101,9 @@ void writeFile(const std::string& path, const std::string& text) {
 
 }  // namespace
 
-bool EtcdCluster::available() { return !findInPath("etcd").empty(); }
+bool EtcdCluster::available(Tls tls) {
+  return !findInPath("etcd").empty() && (tls == Tls::None || !findInPath("openssl").empty());
+}
 
 std::unique_ptr<EtcdCluster> EtcdCluster::start(size_t members, Tls tls) {
   removeStaleRoots();

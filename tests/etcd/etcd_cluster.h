@@ -31,8 +31,9 @@ class EtcdCluster {
  public:
   enum class Tls { None, ClientCertificates };
 
-  // Whether the etcd executable is installed (tests skip when it is not).
-  static bool available();
+  // Whether the etcd executable (and for TLS, openssl) is installed: tests
+  // skip when it is not.
+  static bool available(Tls tls = Tls::None);
 
   // Starts `members` members and waits (up to 30 s) until every one serves
   // with the same leader. Throws std::runtime_error with the members' log

@@ -132,7 +132,8 @@ TEST(EtcdHostileServer, ATxnOnAKeptAliveConnectionThatDiesIsNotResentByLibcurl) 
   client.range(RangeRequest::single("/k"));  // opens the connection that is kept
   EtcdError e = errorOf([&] { client.txn(createKey()); });
   EXPECT_EQ(e.failure(), EtcdFailure::OutcomeUnknown) << e.what();
-  EXPECT_EQ(server.connections(), 1);
+  // libcurl may open the fresh connection before it asks to rewind the body;
+  // what matters is that the txn never arrives on it.
   EXPECT_EQ(server.requests(), 2) << "the txn was sent twice";
 }
 

@@ -16,7 +16,8 @@ using namespace std::chrono_literals;
 class EtcdTlsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!EtcdCluster::available()) GTEST_SKIP() << "etcd is not installed (Debian: etcd-server)";
+    if (!EtcdCluster::available(EtcdCluster::Tls::ClientCertificates))
+      GTEST_SKIP() << "etcd or openssl is not installed (Debian: etcd-server, openssl)";
     cluster_ = EtcdCluster::start(1, EtcdCluster::Tls::ClientCertificates);
   }
   std::string failureMessage(const ClientOptions& options) {
