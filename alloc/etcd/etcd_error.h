@@ -33,6 +33,8 @@ enum class EtcdFailure {
 
 const char* etcdFailureName(EtcdFailure failure);
 
+// Catch it as EtcdError where the kind matters (an OutcomeUnknown must be
+// read back); Error::withContext returns a plain Error without the kind.
 class EtcdError : public Error {
  public:
   // Exit code Failed (1) for every kind.
