@@ -1,11 +1,14 @@
 #include "core/config.h"
 
 #include <cerrno>
+#include <cctype>
 #include <charconv>
+#include <climits>
 #include <fstream>
 #include <set>
 #include <sstream>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <toml++/toml.h>
 
@@ -14,10 +17,29 @@
 namespace seclabel {
 namespace {
 
+// `value` as it can be quoted in a one-line message: control characters
+// (a TOML string may hold a newline) as \xNN, and cut after 256 bytes.
+std::string quotable(std::string_view value) {
+  static const char kHex[] = "0123456789abcdef";
+  constexpr size_t kLimit = 256;
+  std::string out;
+  for (unsigned char c : value.substr(0, kLimit)) {
+    if (c < 0x20 || c == 0x7f) {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (value.size() > kLimit) out += "...";
+  return out;
+}
+
 [[noreturn]] void badValue(std::string_view key, std::string_view value,
                            std::string_view why) {
   throw Error::invalidInput(std::string(key) + ": invalid value '" +
-                            std::string(value) + "': " + std::string(why));
+                            quotable(value) + "': " + std::string(why));
 }
 
 std::optional<uint32_t> parseU32(std::string_view text) {
@@ -143,12 +165,146 @@ void applyProcess(const toml::table& table, ProcessConfig& process) {
   }
 }
 
+uint32_t requireTimeoutMs(const toml::node& node, const std::string& key) {
+  auto integer = node.as_integer();
+  if (!integer) badValue(key, nodeText(node), "expected an integer number of milliseconds");
+  int64_t value = integer->get();
+  if (value < 1 || value > kMaxStoreTimeoutMs)
+    badValue(key, nodeText(node),
+             "must be between 1 and " + std::to_string(kMaxStoreTimeoutMs) + " (10 minutes)");
+  return static_cast<uint32_t>(value);
+}
+
+std::string requireTlsFile(const toml::node& node, const std::string& key) {
+  std::string path = requireString(node, key);
+  if (path.empty() || path.front() != '/') badValue(key, path, "expected an absolute path");
+  for (unsigned char c : path)
+    if (c < 0x20 || c == 0x7f) badValue(key, path, "contains a control character");
+  return path;
+}
+
+void checkStorePrefix(const std::string& prefix, const std::string& key) {
+  if (prefix.empty() || prefix.front() != '/') badValue(key, prefix, "must start with '/'");
+  // "/a" would also be a prefix of "/ab/...": another installation's keys.
+  if (prefix.back() != '/') badValue(key, prefix, "must end with '/'");
+  if (prefix.size() > 256) badValue(key, prefix, "longer than 256 bytes");
+  for (unsigned char c : prefix)
+    if (c <= 0x20 || c >= 0x7f) badValue(key, prefix, "only printable ASCII without spaces");
+}
+
+void applyStore(const toml::table& table, StoreConfig& store) {
+  for (auto&& [k, node] : table) {
+    std::string key = "store." + std::string(k.str());
+    if (k == "backend") {
+      std::string value = requireString(node, key);
+      if (value == "sqlite") store.backend = StoreBackend::Sqlite;
+      else if (value == "etcd") store.backend = StoreBackend::Etcd;
+      else badValue(key, value, "expected \"sqlite\" or \"etcd\"");
+    } else if (k == "endpoints") {
+      auto endpoints = requireStringArray(node, key);
+      if (endpoints.empty()) badValue(key, "[]", "list at least one etcd member");
+      if (endpoints.size() > 32) badValue(key, nodeText(node), "more than 32 endpoints");
+      std::set<std::string> seen;
+      for (auto& url : endpoints) {
+        checkEtcdEndpoint(url, key);
+        if (!seen.insert(url).second) badValue(key, url, "listed twice");
+      }
+      store.endpoints = endpoints;
+    } else if (k == "prefix") {
+      store.prefix = requireString(node, key);
+      checkStorePrefix(store.prefix, key);
+    } else if (k == "host") {
+      store.host = requireString(node, key);
+      if (!store.host.empty()) checkClusterHostName(store.host, key);  // "": the host name
+    } else if (k == "timeout_ms") {
+      store.timeoutMs = requireTimeoutMs(node, key);
+    } else if (k == "cacert") {
+      store.caCert = requireTlsFile(node, key);
+    } else if (k == "cert") {
+      store.cert = requireTlsFile(node, key);
+    } else if (k == "key") {
+      store.key = requireTlsFile(node, key);
+    } else {
+      throw Error::invalidInput(key + ": unknown key");
+    }
+  }
+  if (store.cert.empty() != store.key.empty())
+    badValue(store.cert.empty() ? "store.key" : "store.cert",
+             store.cert.empty() ? store.key : store.cert,
+             "store.cert and store.key go together (a client certificate and its key)");
+}
+
 const toml::table& requireTable(const toml::node& node, const std::string& key) {
   if (auto t = node.as_table()) return *t;
   badValue(key, nodeText(node), "expected a table [" + key + "]");
 }
 
 }  // namespace
+
+void checkEtcdEndpoint(std::string_view url, std::string_view key) {
+  const char* const shape = "expected http://HOST[:PORT] or https://HOST[:PORT]";
+  std::string_view rest;
+  if (url.rfind("http://", 0) == 0) rest = url.substr(7);
+  else if (url.rfind("https://", 0) == 0) rest = url.substr(8);
+  else badValue(key, url, "the scheme must be http or https");
+  if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
+  std::string_view host = rest, port;
+  if (!rest.empty() && rest.front() == '[') {  // [IPv6]
+    auto close = rest.find(']');
+    if (close == std::string_view::npos || close == 1) badValue(key, url, shape);
+    for (char c : rest.substr(1, close - 1))
+      if (!std::isxdigit(static_cast<unsigned char>(c)) && c != ':' && c != '.')
+        badValue(key, url, shape);
+    host = rest.substr(0, close + 1);
+    if (close + 1 < rest.size()) {
+      if (rest[close + 1] != ':') badValue(key, url, shape);
+      port = rest.substr(close + 2);
+      if (port.empty()) badValue(key, url, shape);
+    }
+  } else {
+    auto colon = rest.find(':');
+    if (colon != std::string_view::npos) {
+      host = rest.substr(0, colon);
+      port = rest.substr(colon + 1);
+      if (port.empty()) badValue(key, url, shape);
+    }
+    if (host.empty()) badValue(key, url, shape);
+    for (char c : host)
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-')
+        badValue(key, url, shape);
+  }
+  if (!port.empty()) {
+    for (char c : port)
+      if (c < '0' || c > '9') badValue(key, url, shape);
+    auto number = parseU32(port);
+    if (!number || *number == 0 || *number > 65535)
+      badValue(key, url, "the port must be 1 to 65535");
+  }
+}
+
+void checkClusterHostName(std::string_view name, std::string_view key) {
+  if (name.empty() || name.size() > 253)
+    badValue(key, name, "a host name has 1 to 253 characters");
+  if (!std::isalnum(static_cast<unsigned char>(name.front())))
+    badValue(key, name, "a host name starts with a letter or a digit");
+  for (char c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_')
+      badValue(key, name, "a host name has only letters, digits, '.', '-' and '_'");
+}
+
+std::string StoreConfig::hostName() const {
+  if (!host.empty()) return host;
+  char name[HOST_NAME_MAX + 1] = "";
+  if (::gethostname(name, sizeof name) != 0)
+    throw Error::fromErrno("cannot read this host's name", errno);
+  name[HOST_NAME_MAX] = '\0';
+  try {
+    checkClusterHostName(name, "host name");
+  } catch (const Error& e) {
+    throw Error(ExitCode::Failed, std::string(e.what()) + " (set store.host)");
+  }
+  return name;
+}
 
 IdRange IdRange::parse(std::string_view text, std::string_view key) {
   auto dash = text.find('-');
@@ -237,6 +393,8 @@ Config Config::parse(std::string_view text, const std::string& source,
         applyAudit(requireTable(node, key), config.audit);
       } else if (key == "process") {
         applyProcess(requireTable(node, key), config.process);
+      } else if (key == "store") {
+        applyStore(requireTable(node, key), config.store);
       } else {
         throw Error::invalidInput(key + ": unknown key");
       }

@@ -62,6 +62,40 @@ struct ProcessConfig {
   bool noNewPrivs = true;
 };
 
+enum class StoreBackend { Sqlite, Etcd };
+
+// Bounds of store.timeout_ms: 1 ms to 10 minutes.
+inline constexpr uint32_t kMaxStoreTimeoutMs = 600000;
+
+// [store]: where identities and guest records live (docs/store.md). The
+// etcd keys are read and checked whatever the backend, so a config can be
+// prepared before a host switches to etcd.
+struct StoreConfig {
+  StoreBackend backend = StoreBackend::Sqlite;
+  std::vector<std::string> endpoints{"http://127.0.0.1:2379"};  // every member
+  std::string prefix = "/seclabel/";  // every etcd key starts with it
+  std::string host;                   // empty (or ""): the kernel's host name
+  uint32_t timeoutMs = 5000;          // per store call, across all endpoints
+  std::string caCert;                 // TLS for https endpoints; empty: unset
+  std::string cert;
+  std::string key;
+
+  // This host's name in the cluster: `host`, or the kernel's host name when
+  // `host` is unset. Throws Error(Failed) when the kernel's name cannot name a
+  // host in store keys (see checkClusterHostName): set store.host then.
+  std::string hostName() const;
+};
+
+// Throws Error(InvalidInput) naming `key` and the value unless `url` is
+// http://HOST[:PORT] or https://HOST[:PORT] (an optional final '/'; HOST a
+// name, an IPv4 address or a bracketed IPv6 address; no user, path, query).
+void checkEtcdEndpoint(std::string_view url, std::string_view key);
+
+// Throws Error(InvalidInput) naming `key` unless `name` can name a host in
+// store keys: 1 to 253 letters, digits, '.', '-', '_', starting with a letter
+// or digit (no '/', which would reach into another host's keys).
+void checkClusterHostName(std::string_view name, std::string_view key);
+
 struct Config {
   std::vector<std::string> securityDrivers;  // in stack order
   bool securityDriversExplicit = false;
@@ -70,6 +104,7 @@ struct Config {
   SelinuxConfig selinux;
   AuditConfig audit;
   ProcessConfig process;
+  StoreConfig store;
 
   // Defaults for a host with or without SELinux enabled.
   static Config defaults(bool hostSelinuxEnabled);
