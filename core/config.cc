@@ -10,6 +10,7 @@
 #include <toml++/toml.h>
 
 #include "core/error.h"
+#include "core/interface_name_rule.h"
 
 namespace seclabel {
 namespace {
@@ -143,6 +144,48 @@ void applyProcess(const toml::table& table, ProcessConfig& process) {
   }
 }
 
+// `value` with control bytes as \xNN, so an error line cannot be split.
+std::string printableValue(std::string_view value) {
+  std::string out;
+  for (unsigned char c : value) {
+    if (c < 0x20 || c == 0x7f) {
+      static constexpr char kDigits[] = "0123456789abcdef";
+      out += "\\x";
+      out += kDigits[c >> 4];
+      out += kDigits[c & 0xF];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+void applyNetwork(const toml::table& table, NetworkConfig& network) {
+  for (auto&& [k, node] : table) {
+    std::string key = "network." + std::string(k.str());
+    if (k == "bridge_acl") {
+      std::string value = requireString(node, key);
+      for (unsigned char c : value)
+        if (c < 0x20 || c == 0x7f)
+          badValue(key, printableValue(value), "contains a control character");
+      if (value.empty() || value.front() != '/')
+        badValue(key, value, "expected an absolute path");
+      network.bridgeAcl = value;
+    } else if (k == "direct_devices") {
+      std::vector<std::string> devices = requireStringArray(node, key);
+      std::set<std::string> seen;
+      for (const std::string& device : devices) {
+        if (const char* problem = interfaceNameProblem(device))
+          badValue(key, printableValue(device), std::string("interface name ") + problem);
+        if (!seen.insert(device).second) badValue(key, device, "listed twice");
+      }
+      network.directDevices = devices;
+    } else {
+      throw Error::invalidInput(key + ": unknown key");
+    }
+  }
+}
+
 const toml::table& requireTable(const toml::node& node, const std::string& key) {
   if (auto t = node.as_table()) return *t;
   badValue(key, nodeText(node), "expected a table [" + key + "]");
@@ -237,6 +280,8 @@ Config Config::parse(std::string_view text, const std::string& source,
         applyAudit(requireTable(node, key), config.audit);
       } else if (key == "process") {
         applyProcess(requireTable(node, key), config.process);
+      } else if (key == "network") {
+        applyNetwork(requireTable(node, key), config.network);
       } else {
         throw Error::invalidInput(key + ": unknown key");
       }

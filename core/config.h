@@ -62,6 +62,15 @@ struct ProcessConfig {
   bool noNewPrivs = true;
 };
 
+// [network]: who may use which bridge and which macvtap parent.
+struct NetworkConfig {
+  // qemu-bridge-helper's ACL file (allow/deny/include); absent file: no
+  // bridge is allowed.
+  std::string bridgeAcl = "/etc/qemu/bridge.conf";
+  // Interfaces a guest may put a macvtap (type='direct') on. None by default.
+  std::vector<std::string> directDevices;
+};
+
 struct Config {
   std::vector<std::string> securityDrivers;  // in stack order
   bool securityDriversExplicit = false;
@@ -70,6 +79,7 @@ struct Config {
   SelinuxConfig selinux;
   AuditConfig audit;
   ProcessConfig process;
+  NetworkConfig network;
 
   // Defaults for a host with or without SELinux enabled.
   static Config defaults(bool hostSelinuxEnabled);

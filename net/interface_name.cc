@@ -3,25 +3,10 @@
 #include <cstdio>
 
 #include "core/error.h"
+#include "core/interface_name_rule.h"
 
 namespace seclabel {
 namespace {
-
-// Why a name is refused, or nullptr when it is fine.
-const char* nameProblem(std::string_view text) noexcept {
-  if (text.empty()) return "is empty";
-  if (text.size() > kMaxInterfaceNameLength) return "is longer than 15 bytes";
-  if (text == "." || text == "..") return "is not a valid interface name";
-  for (unsigned char c : text) {
-    if (c == '/') return "contains '/'";
-    if (c == ':') return "contains ':'";
-    // The kernel refuses isspace() bytes; control characters would forge
-    // lines in errors and logs.
-    if (c == ' ' || (c >= '\t' && c <= '\r')) return "contains whitespace";
-    if (c < 0x20 || c == 0x7f) return "contains a control character";
-  }
-  return nullptr;
-}
 
 // The name as it may be printed in an error: control bytes as \xNN.
 std::string printable(std::string_view text) {
@@ -49,13 +34,13 @@ int hexDigit(char c) {
 }  // namespace
 
 InterfaceName InterfaceName::parse(std::string_view text, std::string_view what) {
-  if (const char* problem = nameProblem(text))
+  if (const char* problem = interfaceNameProblem(text))
     throw Error::invalidInput(std::string(what) + " '" + printable(text) + "' " + problem);
   return InterfaceName(std::string(text));
 }
 
 bool InterfaceName::isValid(std::string_view text) noexcept {
-  return nameProblem(text) == nullptr;
+  return interfaceNameProblem(text) == nullptr;
 }
 
 std::string checkInterfaceNameTemplate(std::string_view text) {
@@ -66,7 +51,7 @@ std::string checkInterfaceNameTemplate(std::string_view text) {
                               "' must hold exactly one %d");
   // "%d" becomes at least one digit: the template's length is the shortest
   // name it makes.
-  if (const char* problem = nameProblem(text))
+  if (const char* problem = interfaceNameProblem(text))
     throw Error::invalidInput("interface name template '" + printable(text) + "' " + problem);
   return std::string(text);
 }

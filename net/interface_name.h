@@ -1,11 +1,10 @@
 // Interface names and MAC addresses, checked once at the API.
 //
 // Names reach net/ from the domain XML and from the config, so they are
-// hostile until checked: the kernel's own rule (dev_valid_name: 1..15 bytes,
-// not "." or "..", no '/', ':' or whitespace) plus no control characters,
-// which would forge lines in logs and errors. A name that passed is the
-// exact byte string the kernel sees: nothing is truncated behind the
-// caller's back (a truncated name could select another interface).
+// hostile until checked (core/interface_name_rule.h has the rule). A name
+// that passed is the exact byte string the kernel sees: nothing is
+// truncated behind the caller's back (a truncated name could select
+// another interface).
 #pragma once
 
 #include <array>
