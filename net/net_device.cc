@@ -52,6 +52,8 @@ NetDevice::NetDevice(NetDevice&& other) noexcept
       link_(std::move(other.link_)),
       queueFds_(std::move(other.queueFds_)),
       vhostFds_(std::move(other.vhostFds_)),
+      parentIndex_(other.parentIndex_),
+      parentAddress_(other.parentAddress_),
       committed_(other.committed_) {
   // The moved-from object must not delete the link at its destruction.
   other.committed_ = true;
@@ -64,7 +66,7 @@ NetDevice::~NetDevice() {
   // would vanish with its last fd anyway, a macvtap would not.
   if (origin_ == LinkOrigin::Created && !committed_ && link_.ifindex > 0 && rtnetlink_) {
     try {
-      rtnetlink_->deleteLink(link_.ifindex, link_.name);
+      if (auto created = createdLink()) deleteCreatedLink(*rtnetlink_, *created);
     } catch (...) {
       // A destructor cannot report; recover deletes the tagged link later.
     }
@@ -79,7 +81,8 @@ void NetDevice::closeFds() noexcept {
 
 std::optional<CreatedLink> NetDevice::createdLink() const {
   if (origin_ != LinkOrigin::Created) return std::nullopt;
-  return CreatedLink{link_.ifindex, link_.name, link_.kind, link_.alias};
+  return CreatedLink{link_.ifindex, link_.name,    link_.kind,
+                     link_.alias,   parentIndex_, parentAddress_};
 }
 
 NetDevice NetDevice::createTapDevice(NetContext& context, const NetInterfaceSpec& spec, Kind kind,
@@ -186,8 +189,17 @@ NetDevice NetDevice::createMacvtap(NetContext& context, const NetInterfaceSpec& 
   macvtap.mode = mode;
   macvtap.address = spec.mac;
   macvtap.alias = spec.linkAlias;
+  if (mode == MacvtapMode::Passthrough && parentLink.address) {
+    device.parentIndex_ = parentLink.ifindex;
+    device.parentAddress_ = parentLink.address;
+  }
   device.link_ = rtnetlink.createMacvtap(macvtap);
   // From here the device owns the link: any failure deletes it.
+  if (mode == MacvtapMode::Passthrough) {
+    // The kernel gives a passthrough macvtap its parent's address and
+    // ignores the one asked for; setting it sets the parent's.
+    rtnetlink.setAddress(device.link_, spec.mac);
+  }
   rtnetlink.setUp(device.link_);
 
   MacvtapQueueSpec queues;
@@ -206,11 +218,18 @@ NetDevice NetDevice::createMacvtap(NetContext& context, const NetInterfaceSpec& 
 
 LinkRemoval deleteCreatedLink(Rtnetlink& rtnetlink, const CreatedLink& link) {
   std::optional<LinkInfo> current = rtnetlink.findLink(link.ifindex);
-  if (!current) return LinkRemoval::AlreadyGone;
-  if (current->name != link.name || current->kind != link.kind || current->alias != link.alias)
+  if (current && (current->name != link.name || current->kind != link.kind ||
+                  current->alias != link.alias))
     return LinkRemoval::NotOurs;
-  return rtnetlink.deleteLink(link.ifindex, link.name) ? LinkRemoval::Deleted
-                                                        : LinkRemoval::AlreadyGone;
+  bool deleted = current && rtnetlink.deleteLink(link.ifindex, link.name);
+  if (link.parentIndex && link.parentAddress) {
+    // The parent may have been given another address since; the one it
+    // had before the macvtap is what it must end with.
+    std::optional<LinkInfo> parent = rtnetlink.findLink(*link.parentIndex);
+    if (parent && parent->address != link.parentAddress)
+      rtnetlink.setAddress(*parent, MacAddress::fromBytes(*link.parentAddress));
+  }
+  return deleted ? LinkRemoval::Deleted : LinkRemoval::AlreadyGone;
 }
 
 std::vector<LinkInfo> findLinksByAlias(Rtnetlink& rtnetlink, const std::string& alias) {

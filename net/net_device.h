@@ -82,6 +82,11 @@ struct CreatedLink {
   std::string name;
   std::string kind;   // "tun" or "macvtap"
   std::string alias;  // the tag, "" if none
+  // A passthrough macvtap hands the guest's MAC to its parent (the kernel
+  // sets the lower device's address); the parent's own address is put
+  // back when the macvtap is deleted.
+  std::optional<int> parentIndex;
+  std::optional<MacAddress::Bytes> parentAddress;
 };
 
 enum class LinkOrigin {
@@ -106,7 +111,9 @@ class NetDevice {
   static NetDevice attachExistingTap(NetContext& context, const NetInterfaceSpec& spec);
   // type='direct'. `parent` must be listed in `directDevices` (else
   // PermissionDenied, exit 4, nothing created). The macvtap takes the
-  // guest's MAC (its frames leave through the parent with it).
+  // guest's MAC (its frames leave through the parent with it); in
+  // passthrough mode that is the parent's MAC, as libvirt sets it, and the
+  // parent's own MAC comes back when the macvtap is deleted.
   static NetDevice createMacvtap(NetContext& context, const NetInterfaceSpec& spec,
                                  const InterfaceName& parent, MacvtapMode mode,
                                  const std::vector<std::string>& directDevices);
@@ -150,6 +157,8 @@ class NetDevice {
   LinkInfo link_;
   std::vector<UniqueFd> queueFds_;
   std::vector<UniqueFd> vhostFds_;
+  std::optional<int> parentIndex_;                  // passthrough only
+  std::optional<MacAddress::Bytes> parentAddress_;  // passthrough only
   bool committed_ = false;
 };
 
@@ -160,7 +169,8 @@ enum class LinkRemoval {
 };
 
 // Deletes `link` when the link at its ifindex still has its name, kind and
-// tag. Throws Error when the kernel refuses the deletion.
+// tag, then puts back a passthrough parent's address. Throws Error when the
+// kernel refuses.
 LinkRemoval deleteCreatedLink(Rtnetlink& rtnetlink, const CreatedLink& link);
 
 // Links carrying the tag `alias` (for recover, when the intent holds only

@@ -1,5 +1,6 @@
 // type='direct': macvtaps over a veth parent in the test's namespace, their
 // queue devices opened by device number, chowned and labeled.
+#include <fcntl.h>
 #include <net/if.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -55,10 +56,12 @@ TEST_F(Macvtaps, EachModeMakesAMacvtapWhoseQueueFdIsItsDeviceAndTheGuests) {
     NetContext context = guestContext(rt, &log);
     context.selinux = selinux.get();
     context.imageLabel = kImageLabel;
+    const std::string parentAddress = sysNet("veth0", "address");
     for (MacvtapMode mode : {MacvtapMode::Bridge, MacvtapMode::Vepa, MacvtapMode::Private,
                              MacvtapMode::Passthrough}) {
       SCOPED_TRACE(toString(mode));
       log.records.clear();
+      EXPECT_EQ(sysNet("veth0", "address"), parentAddress);
       NetDevice macvtap =
           NetDevice::createMacvtap(context, spec(), InterfaceName::parse("veth0"), mode, kDirect);
       const LinkInfo& link = macvtap.link();
@@ -89,7 +92,33 @@ TEST_F(Macvtaps, EachModeMakesAMacvtapWhoseQueueFdIsItsDeviceAndTheGuests) {
       EXPECT_EQ(log.records[0].field("path")->value, "/dev/tap" + std::to_string(link.ifindex));
       EXPECT_EQ(log.records[0].field("rdev")->value, rdev);
       EXPECT_EQ(log.records[0].field("net")->value, "52:54:00:ab:cd:01");
+      // Passthrough: the parent itself takes the guest's MAC, as libvirt sets it.
+      if (mode == MacvtapMode::Passthrough)
+        EXPECT_EQ(sysNet("veth0", "address"), "52:54:00:ab:cd:01");
     }
+    EXPECT_EQ(sysNet("veth0", "address"), parentAddress)
+        << "deleting a passthrough macvtap gives the parent its own MAC back";
+  });
+}
+
+TEST_F(Macvtaps, StopOfAPassthroughMacvtapPutsTheParentsMacBack) {
+  runInFreshNetns([] {
+    ASSERT_TRUE(shell("ip link add veth0 type veth peer name veth1"));
+    Rtnetlink rt = Rtnetlink::open();
+    NetContext context = guestContext(rt, nullptr);
+    const std::string parentAddress = sysNet("veth0", "address");
+    CreatedLink created;
+    {
+      NetDevice macvtap = NetDevice::createMacvtap(context, spec(), InterfaceName::parse("veth0"),
+                                                   MacvtapMode::Passthrough, kDirect);
+      macvtap.commit();
+      created = *macvtap.createdLink();
+    }
+    EXPECT_EQ(sysNet("veth0", "address"), "52:54:00:ab:cd:01");
+    ASSERT_TRUE(created.parentAddress);
+    EXPECT_EQ(MacAddress::fromBytes(*created.parentAddress).format(), parentAddress);
+    EXPECT_EQ(deleteCreatedLink(rt, created), LinkRemoval::Deleted);
+    EXPECT_EQ(sysNet("veth0", "address"), parentAddress);
   });
 }
 

@@ -1,5 +1,6 @@
 // Taps for type='bridge' and type='ethernet', created and attached for real
 // in a network namespace of the test's own (tests/net/netns.h).
+#include <fcntl.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <sys/stat.h>
