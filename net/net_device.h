@@ -61,7 +61,7 @@ struct NetContext {
 
 // What the domain says of the interface.
 struct NetInterfaceSpec {
-  MacAddress mac = MacAddress::fromBytes({0x52, 0x54, 0x00, 0x00, 0x00, 0x01});
+  MacAddress mac = MacAddress::parse("52:54:00:00:00:01");
   // <target dev>: the link's name. Absent: the kernel picks vnet%d / macvtap%d.
   // Required for an existing tap.
   std::optional<InterfaceName> name;

@@ -49,7 +49,7 @@ struct MacvtapSpec {
   std::string nameOrTemplate;
   int parentIndex = 0;
   MacvtapMode mode = MacvtapMode::Bridge;
-  MacAddress address = MacAddress::fromBytes({0x52, 0x54, 0, 0, 0, 1});
+  MacAddress address = MacAddress::parse("52:54:00:00:00:01");
   std::string alias;  // IFLA_IFALIAS ("" for none), set right after creation
 };
 

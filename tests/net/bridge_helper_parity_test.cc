@@ -174,7 +174,9 @@ class BridgeHelperParity : public ::testing::Test {
     ASSERT_EQ(::flock(lock_, LOCK_EX), 0);
     struct stat st;
     hadDir_ = ::stat(kConfDir, &st) == 0;
-    if (!hadDir_) ASSERT_EQ(::mkdir(kConfDir, 0755), 0);
+    if (!hadDir_) {
+      ASSERT_EQ(::mkdir(kConfDir, 0755), 0);
+    }
     std::ifstream in(kConf);
     if (in) {
       std::ostringstream text;

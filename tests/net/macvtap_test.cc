@@ -93,8 +93,9 @@ TEST_F(Macvtaps, EachModeMakesAMacvtapWhoseQueueFdIsItsDeviceAndTheGuests) {
       EXPECT_EQ(log.records[0].field("rdev")->value, rdev);
       EXPECT_EQ(log.records[0].field("net")->value, "52:54:00:ab:cd:01");
       // Passthrough: the parent itself takes the guest's MAC, as libvirt sets it.
-      if (mode == MacvtapMode::Passthrough)
+      if (mode == MacvtapMode::Passthrough) {
         EXPECT_EQ(sysNet("veth0", "address"), "52:54:00:ab:cd:01");
+      }
     }
     EXPECT_EQ(sysNet("veth0", "address"), parentAddress)
         << "deleting a passthrough macvtap gives the parent its own MAC back";

@@ -26,7 +26,7 @@ struct QemuNic {
   std::string id;  // the -netdev id
   std::vector<int> tapFds;
   std::vector<int> vhostFds;
-  MacAddress mac = MacAddress::fromBytes({0x52, 0x54, 0x00, 0x00, 0x00, 0x01});
+  MacAddress mac = MacAddress::parse("52:54:00:00:00:01");
 };
 
 // qemu-system-x86_64 -accel tcg (never -cpu host), no disk, no display, one
