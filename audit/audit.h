@@ -141,10 +141,12 @@ AuditRecord control(const AuditGuest& guest, AuditControlOp op,
 AuditRecord netDeviceOpen(const AuditGuest& guest, std::string_view mac, std::string_view path,
                           std::optional<dev_t> rdev, AuditOutcome outcome);
 
-// VIRT_RESOURCE for an interface given to or taken from a guest, as
-// libvirt's virDomainAuditNet writes it:
-//   virt=kvm resrc=net reason=start vm="NAME" uuid=UUID old-net=? new-net=MAC
-//   virt=kvm resrc=net reason=stop vm="NAME" uuid=UUID old-net=MAC new-net=?
+// VIRT_RESOURCE for an interface given to or taken from a guest, with
+// libvirt's virDomainAuditNet fields:
+//   virt=kvm resrc=net reason=start vm="NAME" uuid=UUID old-net=? new-net="MAC"
+//   virt=kvm resrc=net reason=stop vm="NAME" uuid=UUID old-net="MAC" new-net=?
+// The MAC is encoded (quoted) where libvirt writes it bare: auparse decodes
+// these two fields, so only the encoded form reads back under ausearch -i.
 AuditRecord netInterface(const AuditGuest& guest, AuditNetChange change, std::string_view mac,
                          AuditOutcome outcome);
 

@@ -187,8 +187,11 @@ AuditRecord netInterface(const AuditGuest& guest, AuditNetChange change, std::st
                 {token("virt", guest.virtType), token("resrc", "net"), token("reason", reason)},
                 outcome};
   for (AuditField& f : guestFields(guest)) r.fields.push_back(std::move(f));
-  r.fields.push_back(token("old-net", given ? kUnset : mac));
-  r.fields.push_back(token("new-net", given ? mac : kUnset));
+  // auparse decodes old-net/new-net as encoded values (as old-disk and
+  // new-disk): a bare MAC would read back as "R" under ausearch -i, as
+  // libvirt's own records do. Written like every encoded value instead.
+  r.fields.push_back(given ? token("old-net", kUnset) : userValue("old-net", mac));
+  r.fields.push_back(given ? userValue("new-net", mac) : token("new-net", kUnset));
   return r;
 }
 

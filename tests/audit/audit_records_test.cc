@@ -177,7 +177,7 @@ TEST(AuditRecords, NetStartGivesTheInterfaceToTheGuest) {
                                       AuditOutcome::Success);
   EXPECT_EQ(r.message(),
             "virt=kvm resrc=net reason=start vm=\"web1\" "
-            "uuid=6d1c5a9e-2b7f-4c1e-9f0a-1d2e3f4a5b6c old-net=? new-net=52:54:00:12:34:56");
+            "uuid=6d1c5a9e-2b7f-4c1e-9f0a-1d2e3f4a5b6c old-net=? new-net=\"52:54:00:12:34:56\"");
 }
 
 TEST(AuditRecords, NetStopTakesItBack) {
@@ -185,7 +185,7 @@ TEST(AuditRecords, NetStopTakesItBack) {
                                       AuditOutcome::Success);
   EXPECT_EQ(r.message(),
             "virt=kvm resrc=net reason=stop vm=\"web1\" "
-            "uuid=6d1c5a9e-2b7f-4c1e-9f0a-1d2e3f4a5b6c old-net=52:54:00:12:34:56 new-net=?");
+            "uuid=6d1c5a9e-2b7f-4c1e-9f0a-1d2e3f4a5b6c old-net=\"52:54:00:12:34:56\" new-net=?");
 }
 
 TEST(AuditRecords, NetAttachAndDetachForHotplug) {
