@@ -148,7 +148,7 @@ class NetDevice {
   NetDevice(Kind kind, LinkOrigin origin, Rtnetlink* rtnetlink, MacAddress mac)
       : kind_(kind), origin_(origin), rtnetlink_(rtnetlink), mac_(mac) {}
   static NetDevice createTapDevice(NetContext& context, const NetInterfaceSpec& spec, Kind kind,
-                             const LinkInfo* bridge);
+                                   const LinkInfo* bridge);
 
   Kind kind_;
   LinkOrigin origin_;
