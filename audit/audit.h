@@ -83,6 +83,11 @@ enum class AuditLabelChange {
 enum class AuditAccess { ReadOnly, ReadWrite };  // access=ro|rw
 enum class AuditControlOp { Start, Stop };       // op=start|stop
 
+// What happened to a guest's network interface (libvirt's virDomainAuditNet
+// reasons): start/attach give it to the guest (old-net=? new-net=MAC),
+// stop/detach take it back (old-net=MAC new-net=?).
+enum class AuditNetChange { Start, Stop, Attach, Detach };
+
 namespace audit {
 
 // VIRT_MACHINE_ID, one per driver when its label is generated or reserved:
@@ -124,6 +129,26 @@ AuditRecord resourceOpen(const AuditGuest& guest, std::string_view path,
 AuditRecord control(const AuditGuest& guest, AuditControlOp op,
                     std::string_view reason, std::optional<pid_t> vmPid,
                     AuditOutcome outcome);
+
+// VIRT_RESOURCE for one network device opened on a guest's behalf (a tap
+// queue from /dev/net/tun, a macvtap's /dev/tapN, /dev/vhost-net), success
+// or failure, as libvirt's virDomainAuditNetDevice writes it:
+//   virt=kvm resrc=net reason=open vm="NAME" uuid=UUID net=52:54:00:12:34:56
+//   path="/dev/net/tun" rdev=0A:C8
+// `mac` is the guest's MAC as libvirt formats it (lower-case hex). rdev comes
+// from the opened fd (auditRdevOf), never from the path; "?" when nothing
+// was opened.
+AuditRecord netDeviceOpen(const AuditGuest& guest, std::string_view mac, std::string_view path,
+                          std::optional<dev_t> rdev, AuditOutcome outcome);
+
+// VIRT_RESOURCE for an interface given to or taken from a guest, with
+// libvirt's virDomainAuditNet fields:
+//   virt=kvm resrc=net reason=start vm="NAME" uuid=UUID old-net=? new-net="MAC"
+//   virt=kvm resrc=net reason=stop vm="NAME" uuid=UUID old-net="MAC" new-net=?
+// The MAC is encoded (quoted) where libvirt writes it bare: auparse decodes
+// these two fields, so only the encoded form reads back under ausearch -i.
+AuditRecord netInterface(const AuditGuest& guest, AuditNetChange change, std::string_view mac,
+                         AuditOutcome outcome);
 
 }  // namespace audit
 

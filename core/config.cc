@@ -13,6 +13,7 @@
 #include <toml++/toml.h>
 
 #include "core/error.h"
+#include "core/interface_name_rule.h"
 
 namespace seclabel {
 namespace {
@@ -234,6 +235,32 @@ void applyStore(const toml::table& table, StoreConfig& store) {
              "store.cert and store.key go together (a client certificate and its key)");
 }
 
+void applyNetwork(const toml::table& table, NetworkConfig& network) {
+  for (auto&& [k, node] : table) {
+    std::string key = "network." + std::string(k.str());
+    if (k == "bridge_acl") {
+      std::string value = requireString(node, key);
+      for (unsigned char c : value)
+        if (c < 0x20 || c == 0x7f)
+          badValue(key, value, "contains a control character");
+      if (value.empty() || value.front() != '/')
+        badValue(key, value, "expected an absolute path");
+      network.bridgeAcl = value;
+    } else if (k == "direct_devices") {
+      std::vector<std::string> devices = requireStringArray(node, key);
+      std::set<std::string> seen;
+      for (const std::string& device : devices) {
+        if (const char* problem = interfaceNameProblem(device))
+          badValue(key, device, std::string("interface name ") + problem);
+        if (!seen.insert(device).second) badValue(key, device, "listed twice");
+      }
+      network.directDevices = devices;
+    } else {
+      throw Error::invalidInput(key + ": unknown key");
+    }
+  }
+}
+
 const toml::table& requireTable(const toml::node& node, const std::string& key) {
   if (auto t = node.as_table()) return *t;
   badValue(key, nodeText(node), "expected a table [" + key + "]");
@@ -395,6 +422,8 @@ Config Config::parse(std::string_view text, const std::string& source,
         applyProcess(requireTable(node, key), config.process);
       } else if (key == "store") {
         applyStore(requireTable(node, key), config.store);
+      } else if (key == "network") {
+        applyNetwork(requireTable(node, key), config.network);
       } else {
         throw Error::invalidInput(key + ": unknown key");
       }

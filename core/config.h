@@ -96,6 +96,15 @@ void checkEtcdEndpoint(std::string_view url, std::string_view key);
 // or digit (no '/', which would reach into another host's keys).
 void checkClusterHostName(std::string_view name, std::string_view key);
 
+// [network]: who may use which bridge and which macvtap parent.
+struct NetworkConfig {
+  // qemu-bridge-helper's ACL file (allow/deny/include); absent file: no
+  // bridge is allowed.
+  std::string bridgeAcl = "/etc/qemu/bridge.conf";
+  // Interfaces a guest may put a macvtap (type='direct') on. None by default.
+  std::vector<std::string> directDevices;
+};
+
 struct Config {
   std::vector<std::string> securityDrivers;  // in stack order
   bool securityDriversExplicit = false;
@@ -105,6 +114,7 @@ struct Config {
   AuditConfig audit;
   ProcessConfig process;
   StoreConfig store;
+  NetworkConfig network;
 
   // Defaults for a host with or without SELinux enabled.
   static Config defaults(bool hostSelinuxEnabled);

@@ -117,8 +117,9 @@ MacAddress MacAddress::fromBytes(const Bytes& bytes) {
 
 std::string MacAddress::format() const { return formatBytes(bytes_); }
 
-InterfaceName InterfaceName::parse(std::string_view text) {
-  checkLabelText(text, "interface name");  // empty, control characters
+InterfaceName InterfaceName::parse(std::string_view text, std::string_view what) {
+  const std::string role(what);
+  checkLabelText(text, role);  // empty, control characters
   if (text.size() > kMaxLength) {
     // libvirt's words (virnetdev.c), with the limit.
     throw Error::invalidInput("Network interface name " + quoteShort(text) + " is too long (" +
@@ -126,21 +127,30 @@ InterfaceName InterfaceName::parse(std::string_view text) {
                               std::to_string(kMaxLength) + ")");
   }
   if (text == "." || text == "..") {
-    throw Error::invalidInput("interface name " + quote(text) + " is not allowed");
+    throw Error::invalidInput(role + " " + quote(text) + " is not allowed");
   }
   for (char c : text) {
     if (c == '/' || c == ':' || c == '%') {
-      throw Error::invalidInput("interface name " + quote(text) + " cannot contain '" +
+      throw Error::invalidInput(role + " " + quote(text) + " cannot contain '" +
                                 std::string(1, c) + "'" +
                                 (c == '%' ? " (the kernel would read it as a name template)" : ""));
     }
     // The kernel's isspace(): ' ' here (the rest are control characters,
     // refused above) and 0xa0, which its Latin-1 ctype table counts as a space.
     if (c == ' ' || static_cast<unsigned char>(c) == 0xa0) {
-      throw Error::invalidInput("interface name " + quote(text) + " cannot contain whitespace");
+      throw Error::invalidInput(role + " " + quote(text) + " cannot contain whitespace");
     }
   }
   return InterfaceName(std::string(text));
+}
+
+bool InterfaceName::isValid(std::string_view text) noexcept {
+  try {
+    parse(text);
+    return true;
+  } catch (...) {
+    return false;
+  }
 }
 
 }  // namespace seclabel

@@ -83,10 +83,14 @@ class InterfaceName {
  public:
   static constexpr std::size_t kMaxLength = 15;
 
-  // Throws Error(InvalidInput) naming the problem.
-  static InterfaceName parse(std::string_view text);
+  // Throws Error(InvalidInput) naming the problem and the name's role
+  // (`what`: "interface name", "bridge", "tap", ...).
+  static InterfaceName parse(std::string_view text, std::string_view what = "interface name");
+  // The same rule as a predicate, for parsers that report errors their way.
+  static bool isValid(std::string_view text) noexcept;
 
   const std::string& str() const noexcept { return name_; }
+  const char* c_str() const noexcept { return name_.c_str(); }
 
   bool operator==(const InterfaceName&) const = default;
 

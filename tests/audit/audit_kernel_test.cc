@@ -335,5 +335,35 @@ TEST_F(KernelAudit, NotRequiredWithoutCapAuditWriteWarnsOnceAndContinues) {
                                           " --raw 2>/dev/null").output, "");
 }
 
+TEST_F(KernelAudit, NetDeviceOpenIsFoundWithMacPathAndRdev) {
+  log_->write(audit::netDeviceOpen(guest_, "52:54:00:12:34:56", "/dev/net/tun", makedev(10, 200),
+                                   AuditOutcome::Success));
+  auto lines = waitForRecords("VIRT_RESOURCE", guest_.uuid, 1);
+  ASSERT_EQ(lines.size(), 1u);
+  auto f = decodedFields(lines[0]);
+  EXPECT_EQ(f["resrc"], "net");
+  EXPECT_EQ(f["reason"], "open");
+  EXPECT_EQ(f["vm"], "audit-test");
+  EXPECT_EQ(f["net"], "52:54:00:12:34:56");
+  EXPECT_EQ(f["path"], "/dev/net/tun");
+  EXPECT_EQ(f["rdev"], "0A:C8");
+  EXPECT_EQ(f["res"], "success");
+}
+
+TEST_F(KernelAudit, NetStartAndStopAreFoundByAusearchInterpreted) {
+  log_->write(audit::netInterface(guest_, AuditNetChange::Start, "52:54:00:12:34:56",
+                                  AuditOutcome::Success));
+  log_->write(audit::netInterface(guest_, AuditNetChange::Stop, "52:54:00:12:34:56",
+                                  AuditOutcome::Failure));
+  auto lines = waitForRecords("VIRT_RESOURCE", guest_.uuid, 2, /*interpret=*/true);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_NE(lines[0].find("resrc=net reason=start"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find("old-net=? new-net=52:54:00:12:34:56"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find("res=success"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[1].find("resrc=net reason=stop"), std::string::npos) << lines[1];
+  EXPECT_NE(lines[1].find("old-net=52:54:00:12:34:56 new-net=?"), std::string::npos) << lines[1];
+  EXPECT_NE(lines[1].find("res=failed"), std::string::npos) << lines[1];
+}
+
 }  // namespace
 }  // namespace seclabel

@@ -145,5 +145,76 @@ TEST(AuditRecords, TokenThatIsNotATokenIsEncodedNotTrusted) {
   EXPECT_NE(r.message().find(" reason=612062 "), std::string::npos) << r.message();
 }
 
+// Network devices: libvirt's virDomainAuditNetDevice and virDomainAuditNet.
+
+TEST(AuditRecords, NetDeviceOpenCarriesMacPathAndUpperCaseRdev) {
+  AuditRecord r = audit::netDeviceOpen(kGuest, "52:54:00:12:34:56", "/dev/net/tun",
+                                       makedev(10, 200), AuditOutcome::Success);
+  EXPECT_EQ(r.type, AuditRecordType::Resource);
+  EXPECT_EQ(r.message(),
+            "virt=kvm resrc=net reason=open vm=\"web1\" "
+            "uuid=6d1c5a9e-2b7f-4c1e-9f0a-1d2e3f4a5b6c net=52:54:00:12:34:56 "
+            "path=\"/dev/net/tun\" rdev=0A:C8");
+}
+
+TEST(AuditRecords, NetDeviceOpenThatFailedBeforeAnFdHasNoRdev) {
+  AuditRecord r = audit::netDeviceOpen(kGuest, "52:54:00:12:34:56", "/dev/vhost-net",
+                                       std::nullopt, AuditOutcome::Failure);
+  EXPECT_EQ(r.outcome, AuditOutcome::Failure);
+  EXPECT_NE(r.message().find(" path=\"/dev/vhost-net\" rdev=?"), std::string::npos)
+      << r.message();
+}
+
+TEST(AuditRecords, NetDeviceOpenRdevOfALargeMinorIsNotTruncated) {
+  // A macvtap's /dev/tapN has a dynamic major and minors past 0xFF.
+  AuditRecord r = audit::netDeviceOpen(kGuest, "52:54:00:12:34:56", "/dev/tap7",
+                                       makedev(246, 300), AuditOutcome::Success);
+  EXPECT_EQ(r.field("rdev")->value, "F6:12C");
+}
+
+TEST(AuditRecords, NetStartGivesTheInterfaceToTheGuest) {
+  AuditRecord r = audit::netInterface(kGuest, AuditNetChange::Start, "52:54:00:12:34:56",
+                                      AuditOutcome::Success);
+  EXPECT_EQ(r.message(),
+            "virt=kvm resrc=net reason=start vm=\"web1\" "
+            "uuid=6d1c5a9e-2b7f-4c1e-9f0a-1d2e3f4a5b6c old-net=? new-net=\"52:54:00:12:34:56\"");
+}
+
+TEST(AuditRecords, NetStopTakesItBack) {
+  AuditRecord r = audit::netInterface(kGuest, AuditNetChange::Stop, "52:54:00:12:34:56",
+                                      AuditOutcome::Success);
+  EXPECT_EQ(r.message(),
+            "virt=kvm resrc=net reason=stop vm=\"web1\" "
+            "uuid=6d1c5a9e-2b7f-4c1e-9f0a-1d2e3f4a5b6c old-net=\"52:54:00:12:34:56\" new-net=?");
+}
+
+TEST(AuditRecords, NetAttachAndDetachForHotplug) {
+  AuditRecord attach = audit::netInterface(kGuest, AuditNetChange::Attach, "52:54:00:aa:bb:cc",
+                                           AuditOutcome::Failure);
+  EXPECT_EQ(attach.field("reason")->value, "attach");
+  EXPECT_EQ(attach.field("old-net")->value, "?");
+  EXPECT_EQ(attach.field("new-net")->value, "52:54:00:aa:bb:cc");
+  AuditRecord detach = audit::netInterface(kGuest, AuditNetChange::Detach, "52:54:00:aa:bb:cc",
+                                           AuditOutcome::Success);
+  EXPECT_EQ(detach.field("reason")->value, "detach");
+  EXPECT_EQ(detach.field("old-net")->value, "52:54:00:aa:bb:cc");
+  EXPECT_EQ(detach.field("new-net")->value, "?");
+}
+
+TEST(AuditRecords, NetFailedStartAfterAnAclRefusal) {
+  AuditRecord r = audit::netInterface(kGuest, AuditNetChange::Start, "52:54:00:12:34:56",
+                                      AuditOutcome::Failure);
+  EXPECT_EQ(r.outcome, AuditOutcome::Failure);
+  EXPECT_EQ(r.field("new-net")->value, "52:54:00:12:34:56");
+}
+
+TEST(AuditRecords, NetValuesThatAreNotTokensCannotForgeFields) {
+  AuditRecord r = audit::netDeviceOpen(kGuest, "x res=success", "/dev/tap1 rdev=01:03",
+                                       std::nullopt, AuditOutcome::Failure);
+  EXPECT_EQ(r.message().find("res=success"), std::string::npos) << r.message();
+  EXPECT_EQ(r.message().find("rdev=01:03"), std::string::npos) << r.message();
+  EXPECT_EQ(r.field("net")->value, "x res=success");
+}
+
 }  // namespace
 }  // namespace seclabel

@@ -67,6 +67,9 @@ sink = "file:/var/log/seclabel-audit.jsonl"
 required = true
 [process]
 no_new_privs = false
+[network]
+bridge_acl = "/etc/seclabel/bridge.conf"
+direct_devices = ["eth0", "enp3s0f1"]
 )");
   EXPECT_EQ(c.securityDrivers, (std::vector<std::string>{"dac", "selinux"}));
   EXPECT_TRUE(c.securityDriversExplicit);
@@ -83,6 +86,42 @@ no_new_privs = false
   EXPECT_EQ(c.audit.path, "/var/log/seclabel-audit.jsonl");
   EXPECT_TRUE(c.audit.required);
   EXPECT_FALSE(c.process.noNewPrivs);
+  EXPECT_EQ(c.network.bridgeAcl, "/etc/seclabel/bridge.conf");
+  EXPECT_EQ(c.network.directDevices, (std::vector<std::string>{"eth0", "enp3s0f1"}));
+}
+
+TEST(Config, NetworkDefaultsAreQemuBridgeHelpersFileAndNoDirectDevice) {
+  Config c = parse("");
+  EXPECT_EQ(c.network.bridgeAcl, "/etc/qemu/bridge.conf");
+  EXPECT_TRUE(c.network.directDevices.empty());
+}
+
+TEST(Config, HostileNetworkValuesAreInvalidInputOnOneLine) {
+  EXPECT_EQ(errorOf("[network]\nbridge_acl = \"bridge.conf\""),
+            "test.toml: network.bridge_acl: invalid value 'bridge.conf': expected an absolute path");
+  EXPECT_EQ(errorOf("[network]\nbridge_acl = \"/etc/a\\nres=success\""),
+            "test.toml: network.bridge_acl: invalid value '/etc/a\\x0ares=success': contains a "
+            "control character");
+  EXPECT_EQ(errorOf("[network]\nbridge_acl = 5"),
+            "test.toml: network.bridge_acl: invalid value '5': expected a string");
+  EXPECT_EQ(errorOf("[network]\ndirect_devices = [\"eth0/..\"]"),
+            "test.toml: network.direct_devices: invalid value 'eth0/..': interface name contains '/'");
+  EXPECT_EQ(errorOf("[network]\ndirect_devices = [\"a-very-long-name0\"]"),
+            "test.toml: network.direct_devices: invalid value 'a-very-long-name0': interface name "
+            "is longer than 15 bytes");
+  EXPECT_EQ(errorOf("[network]\ndirect_devices = [\"eth 0\"]"),
+            "test.toml: network.direct_devices: invalid value 'eth 0': interface name contains "
+            "whitespace");
+  EXPECT_EQ(errorOf("[network]\ndirect_devices = [\"eth0:1\"]"),
+            "test.toml: network.direct_devices: invalid value 'eth0:1': interface name contains ':'");
+  EXPECT_EQ(errorOf("[network]\ndirect_devices = [\"\"]"),
+            "test.toml: network.direct_devices: invalid value '': interface name is empty");
+  EXPECT_EQ(errorOf("[network]\ndirect_devices = [\"eth0\", \"eth0\"]"),
+            "test.toml: network.direct_devices: invalid value 'eth0': listed twice");
+  EXPECT_EQ(errorOf("[network]\ndirect_devices = \"eth0\""),
+            "test.toml: network.direct_devices: invalid value 'eth0': expected an array of strings");
+  EXPECT_EQ(errorOf("[network]\nbridges = []"), "test.toml: network.bridges: unknown key");
+  EXPECT_EQ(errorOf("network = 1"), "test.toml: network: invalid value '1': expected a table [network]");
 }
 
 TEST(Config, UnknownKeysAreErrorsNamingTheKey) {
