@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "alloc/sqlite_schema.h"
 #include "alloc/store.h"
 #include "core/error.h"
 #include "tests/alloc/store_audit.h"
@@ -46,7 +47,7 @@ TEST(StoreOpen, CreatesAPrivateDirectoryAndDatabaseWhateverTheUmask) {
 TEST(StoreOpen, UsesWalAndTheCurrentSchemaVersion) {
   TempStateDir dir;
   auto store = openSqliteStore(dir.stateDir());
-  EXPECT_EQ(testing::queryInteger(dir.databasePath(), "PRAGMA user_version"), 1);
+  EXPECT_EQ(testing::queryInteger(dir.databasePath(), "PRAGMA user_version"), kSqliteSchemaVersion);
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(dir.databasePath().c_str(), &db), SQLITE_OK);
   sqlite3_stmt* statement = nullptr;
