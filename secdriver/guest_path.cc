@@ -53,7 +53,8 @@ class Walk {
     if (!root) throw Error::fromErrno("cannot open /", errno);
     struct stat status;
     if (::fstat(root.get(), &status) != 0) throw Error::fromErrno("cannot stat /", errno);
-    steps_.push_back({std::move(root), "", status});
+    const bool fuse = filesystemKindOf(root.get()).fuse;
+    steps_.push_back({std::move(root), "", status, fuse});
   }
 
   void follow(std::string_view path) {
@@ -84,6 +85,7 @@ class Walk {
     UniqueFd fd;
     std::string name;
     struct stat status;
+    bool onFuse = false;
   };
 
   std::string at(const std::string& name) const {
@@ -113,18 +115,20 @@ class Walk {
     struct stat status;
     if (::fstat(fd.get(), &status) != 0)
       throw Error::fromErrno("cannot stat " + where, errno);
-    std::optional<std::string_view> pseudo;
-    try {
-      pseudo = pseudoFilesystemOf(fd.get());
-    } catch (const Error& e) {
-      throw e.withContext(where);
-    }
-    if (pseudo)
-      throw Error::invalidInput(refusing(
-          where, "is on " + std::string(*pseudo) +
-                     ", a kernel interface file system: it is not a guest's file"));
     if (!S_ISLNK(status.st_mode)) {
-      steps_.push_back({std::move(fd), name, status});
+      // A symlink is on its directory's file system; anything else may be
+      // the root of another mount.
+      FilesystemKind kind;
+      try {
+        kind = filesystemKindOf(fd.get());
+      } catch (const Error& e) {
+        throw e.withContext(where);
+      }
+      if (kind.pseudo)
+        throw Error::invalidInput(refusing(
+            where, "is on " + std::string(*kind.pseudo) +
+                       ", a kernel interface file system: it is not a guest's file"));
+      steps_.push_back({std::move(fd), name, status, kind.fuse});
       return;
     }
 
@@ -132,6 +136,21 @@ class Walk {
       throw Error::fromErrno("cannot resolve " + named_ + ": more than " +
                                  std::to_string(kMaxSymlinks) + " symbolic links",
                              ELOOP);
+    // A second name for a symlink is a root-owned link someone hard-linked
+    // into a directory of theirs (possible with fs.protected_hardlinks=0):
+    // it would pass for root's own link here.
+    if (status.st_nlink > 1)
+      throw Error(ExitCode::PermissionDenied,
+                  refusing(where, "is a symbolic link with " + std::to_string(status.st_nlink) +
+                                      " hard links"),
+                  EACCES);
+    // On FUSE the link's owner and target are whatever the daemon says: a
+    // user's daemon would answer "root".
+    if (directory.onFuse)
+      throw Error(ExitCode::PermissionDenied,
+                  refusing(where, "is a symbolic link on a FUSE file system, whose owner and "
+                                  "target its daemon chooses"),
+                  EACCES);
     if (!kernelRuleAllows(directory.status, status))
       throw Error(ExitCode::PermissionDenied,
                   refusing(where, "is a symbolic link owned by uid " + uidText(status.st_uid) +

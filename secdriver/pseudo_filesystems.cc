@@ -55,15 +55,19 @@ constexpr PseudoFilesystem kPseudoFilesystems[] = {
     {DEVPTS_SUPER_MAGIC, "devpts"},
 };
 
+constexpr uint32_t kFuseMagic = 0x65735546;  // FUSE_SUPER_MAGIC, fs/fuse/inode.c
+
 }  // namespace
 
-std::optional<std::string_view> pseudoFilesystemOf(int fd) {
+FilesystemKind filesystemKindOf(int fd) {
   struct statfs fs;
   if (::fstatfs(fd, &fs) != 0) throw Error::fromErrno("cannot statfs", errno);
   const auto type = static_cast<uint32_t>(fs.f_type);
+  FilesystemKind kind;
+  kind.fuse = type == kFuseMagic;
   for (const PseudoFilesystem& pseudo : kPseudoFilesystems)
-    if (pseudo.magic == type) return pseudo.name;
-  return std::nullopt;
+    if (pseudo.magic == type) kind.pseudo = pseudo.name;
+  return kind;
 }
 
 }  // namespace seclabel

@@ -12,10 +12,19 @@
 
 namespace seclabel {
 
-// The name of the kernel-interface file system `fd` (any fd, O_PATH too) is
-// on ("proc", "sysfs", ...), nullopt for a file system that holds data (ext4,
-// xfs, tmpfs and devtmpfs, NFS, ...). Decided by fstatfs' f_type against the
-// magic numbers of <linux/magic.h>. Throws Error when fstatfs fails.
-std::optional<std::string_view> pseudoFilesystemOf(int fd);
+// What resolution needs to know of the file system an object is on.
+struct FilesystemKind {
+  // The name of a kernel-interface file system ("proc", "sysfs", ...),
+  // nullopt for one that holds data (ext4, xfs, tmpfs and devtmpfs, NFS, ...).
+  std::optional<std::string_view> pseudo;
+  // FUSE: every owner, mode, link count and symlink target there is
+  // whatever its daemon answers, and any user may run one (fusermount).
+  bool fuse = false;
+};
+
+// Decided by fstatfs' f_type (set by the kernel, never by a FUSE daemon)
+// against the magic numbers of <linux/magic.h>. `fd` may be O_PATH. Throws
+// Error when fstatfs fails.
+FilesystemKind filesystemKindOf(int fd);
 
 }  // namespace seclabel

@@ -6,6 +6,7 @@
 //
 // None of this relies on fs.protected_symlinks: the walk applies its rule
 // itself (the test host runs with the sysctl at 0).
+#include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -227,6 +228,39 @@ TEST_F(PathRules, ASymlinkOfAnotherUserEvenToTheirOwnFileInAStickyDirectoryIsNot
   Error error = harness.prepareFailure(domainXml("g1", uuidFor(1), {{ww + "/disk.img", "vda"}}));
   EXPECT_EQ(error.code(), ExitCode::PermissionDenied);
   EXPECT_EQ(fileState(image), (FileState{kOtherUser, kOtherUser, theirs.mode, theirs.selinux}));
+}
+
+TEST_F(PathRules, ARootOwnedSymlinkHardLinkedIntoAUsersDirectoryIsNotFollowed) {
+  // With fs.protected_hardlinks=0 any user can give root's own symlink a
+  // second name in their directory: it is still root's link, leading
+  // wherever root pointed it.
+  std::filesystem::create_directories(scratch.path("root-links"));
+  std::string rootLink = scratch.path("root-links/to-shadow");
+  ASSERT_EQ(::symlink(secret.c_str(), rootLink.c_str()), 0);
+  std::string home = userDir("home", kUser);
+  ASSERT_EQ(::linkat(AT_FDCWD, rootLink.c_str(), AT_FDCWD, (home + "/disk.img").c_str(), 0), 0);
+  Error error = refusedAsDisk(home + "/disk.img");
+  EXPECT_EQ(error.code(), ExitCode::PermissionDenied);
+  EXPECT_THAT(error.what(), HasSubstr("symbolic link with 2 hard links"));
+}
+
+TEST_F(PathRules, ASymlinkOnAUsersFuseMountClaimingToBeRootsIsNotFollowed) {
+  // Any user may mount FUSE; their daemon answers "uid 0" for the link.
+  if (::access("/usr/bin/bindfs", X_OK) != 0) GTEST_SKIP() << "no bindfs";
+  std::string source = userDir("fuse-source", 65534);
+  std::string mountPoint = userDir("fuse", 65534);
+  plantSymlink(secret, source + "/disk.img", 65534);
+  CommandResult mounted = runCommand({"/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
+                                      "--clear-groups", "/usr/bin/bindfs", "-u", "0", "-g", "0",
+                                      "-o", "allow_other", source, mountPoint});
+  if (mounted.exitCode != 0) GTEST_SKIP() << "bindfs as nobody: " << mounted.err;
+  scratch.noteMount(mountPoint);
+  struct stat link;
+  ASSERT_EQ(::lstat((mountPoint + "/disk.img").c_str(), &link), 0);
+  ASSERT_EQ(link.st_uid, 0u) << "the daemon claims root";
+  Error error = refusedAsDisk(mountPoint + "/disk.img");
+  EXPECT_EQ(error.code(), ExitCode::PermissionDenied);
+  EXPECT_THAT(error.what(), HasSubstr("FUSE"));
 }
 
 TEST_F(PathRules, ARootOwnedRelativeSymlinkWithDotDotIsFollowedAlongTheWalk) {
