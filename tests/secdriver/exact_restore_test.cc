@@ -132,6 +132,24 @@ TEST_F(ExactRestore, AHardLinkTheGuestAddedIsReportedWithItsCount) {
   EXPECT_TRUE(found) << "no reason=links record";
 }
 
+TEST_F(ExactRestore, AnOriginalRememberedBeforeExactXattrsIsRestoredAsBefore) {
+  std::string disk = scratch.makeFile("disk.img", original);
+  {
+    Harness harness(scratch);
+    harness.prepare(domainXml("g1", uuidFor(1), {{disk, "vda"}}));
+  }
+  // What a store migrated from schema 1 holds: no handle, no exact xattrs.
+  CommandResult sql = runCommand({"/usr/bin/sqlite3", scratch.stateDir() + "/state.db",
+                                  "UPDATE resources SET exact_xattrs = 0, handle_type = NULL, "
+                                  "handle = NULL, handle_fsid = NULL, xattr_selinux = NULL"});
+  ASSERT_EQ(sql.exitCode, 0) << sql.err;
+  Harness harness(scratch);
+  harness.manager->restore("g1");
+  EXPECT_EQ(fileState(disk), (FileState{original.uid, original.gid, original.mode,
+                                        original.selinux}));
+  EXPECT_TRUE(storeHoldsNothingFor(*harness.store, uuidFor(1)));
+}
+
 // ---- no privilege on guest-written content (exit 2, nothing changed) --------------
 
 struct PrivilegedImage {

@@ -221,7 +221,10 @@ TEST_F(RestoreByHandle, TheCommandExitsOneListsTheGuestAsFailedAndALaterRestoreF
   ASSERT_EQ(runCommand({"/usr/bin/chattr", "+i", disk}).exitCode, 0);
   CommandResult failed = runSeclabel(config, scratch.stateDir(), {"restore", "g1"});
   CommandResult listed = runSeclabel(config, scratch.stateDir(), {"list"});
+  CommandResult started = runSeclabel(config, scratch.stateDir(), {"exec", xml, "--", "/bin/true"});
   ASSERT_EQ(runCommand({"/usr/bin/chattr", "-i", disk}).exitCode, 0);
+  EXPECT_EQ(started.exitCode, 3) << "a guest not restored is not started again: " << started.err;
+  EXPECT_THAT(started.err, HasSubstr("not fully restored"));
   EXPECT_EQ(failed.exitCode, 1) << failed.err;
   EXPECT_THAT(failed.err, HasSubstr("seclabel: guest g1 is not restored: "));
   EXPECT_THAT(failed.err, HasSubstr(disk));
