@@ -95,7 +95,7 @@ class Walk {
 
   // "refusing NAMED: WHY", naming where the walk was when it differs.
   std::string refusing(const std::string& where, const std::string& why) const {
-    if (where == named_) return "refusing " + named_ + ": " + why;
+    if (where == named_) return "refusing " + named_ + ": it " + why;
     return "refusing " + named_ + ": " + where + " " + why;
   }
 
