@@ -401,8 +401,8 @@ void SecurityManager::labelResources(Domain& domain, const Owner& owner,
 // (the pending intent, or a running guest whose process is gone) survives,
 // so recover restores again, and restoring twice yields the same file.
 std::vector<Error> SecurityManager::undoGuest(const std::string& uuid,
-                                                    std::vector<std::string>& warnings,
-                                                    std::optional<int64_t> intentToComplete) {
+                                              std::vector<std::string>& warnings,
+                                              std::optional<int64_t> intentToComplete) {
   auto transaction = store_.begin();
   auto failures = undoGuestLocked(uuid, warnings, intentToComplete);
   transaction->commit();
@@ -518,7 +518,18 @@ void SecurityManager::keepUnrestoredGuest(const std::string& uuid,
     record->state = GuestState::Failed;
     store_.updateGuest(*record);
   }
-  if (!pendingIntent) store_.recordIntent(uuid, IntentKind::Restore, workerPayload());
+  // One intent to retry is enough: the one this attempt worked under, or an
+  // earlier attempt's, else a new one.
+  bool retryPending = pendingIntent.has_value();
+  for (const Intent& intent : store_.pendingIntentsOf(uuid)) {
+    if (intent.kind != IntentKind::Restore || intent.id == pendingIntent) continue;
+    if (retryPending) {
+      store_.completeIntent(intent.id);
+    } else {
+      retryPending = true;
+    }
+  }
+  if (!retryPending) store_.recordIntent(uuid, IntentKind::Restore, workerPayload());
 }
 
 GuestRecord SecurityManager::requireGuest(const std::string& nameOrUuid) {

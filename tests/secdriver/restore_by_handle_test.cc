@@ -175,10 +175,13 @@ TEST_F(ReadOnlyRemount, AFileSystemRemountedReadOnlyKeepsEverythingAndALaterRest
   EXPECT_EQ(held[0].original.path, disk);
   EXPECT_EQ(held[0].original.uid, original.uid);
 
-  // A recover meanwhile does not pretend either.
+  // A recover meanwhile does not pretend either, nor does a second restore;
+  // and the retries do not pile up.
   auto report = harness.manager->recover();
   EXPECT_THAT(report, ::testing::Contains(HasSubstr("g1 is not restored")));
   ASSERT_TRUE(harness.store->findGuest(record.uuid).has_value());
+  EXPECT_THROW(harness.manager->restore("g1"), Error);
+  EXPECT_EQ(harness.store->pendingIntentsOf(record.uuid).size(), 1u);
 
   ASSERT_EQ(::mount(nullptr, fs.c_str(), nullptr, MS_REMOUNT, nullptr), 0);
   report = harness.manager->recover();
