@@ -118,6 +118,12 @@ SqliteStatement& SqliteStatement::bindNull(int index) {
   return *this;
 }
 
+SqliteStatement& SqliteStatement::bindBlob(int index, std::string_view bytes) {
+  int rc = sqlite3_bind_blob64(statement_, index, bytes.data(), bytes.size(), SQLITE_TRANSIENT);
+  if (rc != SQLITE_OK) db_->fail("cannot bind parameter", rc);
+  return *this;
+}
+
 bool SqliteStatement::step() {
   int rc = sqlite3_step(statement_);
   if (rc == SQLITE_ROW) return true;
@@ -154,6 +160,14 @@ std::optional<int64_t> SqliteStatement::optionalInt64(int column) const {
 std::optional<std::string> SqliteStatement::optionalText(int column) const {
   if (isNull(column)) return std::nullopt;
   return text(column);
+}
+
+std::optional<std::string> SqliteStatement::optionalBlob(int column) const {
+  if (isNull(column)) return std::nullopt;
+  const void* data = sqlite3_column_blob(statement_, column);
+  int size = sqlite3_column_bytes(statement_, column);
+  return data ? std::string(static_cast<const char*>(data), static_cast<std::size_t>(size))
+              : std::string();
 }
 
 SqliteTransaction::SqliteTransaction(SqliteDb& db) : db_(db) {

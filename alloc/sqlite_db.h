@@ -42,6 +42,11 @@ class SqliteStatement {
     return bind(index, std::string_view(value));
   }
   SqliteStatement& bindNull(int index);
+  // Bytes as a BLOB (kept exactly: embedded and trailing NULs included).
+  SqliteStatement& bindBlob(int index, std::string_view bytes);
+  SqliteStatement& bindBlob(int index, const std::optional<std::string>& bytes) {
+    return bytes ? bindBlob(index, std::string_view(*bytes)) : bindNull(index);
+  }
   template <typename T>
   SqliteStatement& bind(int index, const std::optional<T>& value) {
     return value ? bind(index, *value) : bindNull(index);
@@ -60,6 +65,8 @@ class SqliteStatement {
   std::string text(int column) const;
   std::optional<int64_t> optionalInt64(int column) const;
   std::optional<std::string> optionalText(int column) const;
+  // A BLOB (or any value) as its bytes; nullopt for NULL.
+  std::optional<std::string> optionalBlob(int column) const;
 
  private:
   SqliteDb* db_;

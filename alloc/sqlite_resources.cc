@@ -28,7 +28,10 @@ std::string describeGuest(const std::string& name, const std::string& uuid) {
 }
 
 const char* kResourceColumns =
-    "r.dev, r.ino, r.path, r.uid, r.gid, r.mode, r.selinux_label, r.selinux_xattr_supported";
+    "r.dev, r.ino, r.path, r.uid, r.gid, r.mode, r.selinux_label, r.selinux_xattr_supported, "
+    "r.handle_type, r.handle, r.handle_fsid, r.exact_xattrs, r.xattr_selinux, "
+    "r.xattr_acl_access, r.xattr_acl_default, r.xattr_capability";
+constexpr int kResourceColumnCount = 16;
 
 RememberedResource readResource(SqliteStatement& row) {
   RememberedResource resource;
@@ -40,6 +43,14 @@ RememberedResource readResource(SqliteStatement& row) {
   resource.mode = uint32_t(row.int64(5));
   resource.selinuxLabel = row.optionalText(6);
   resource.selinuxXattrSupported = row.int64(7) != 0;
+  if (!row.isNull(8)) {
+    resource.handle = FileHandle{int32_t(row.int64(8)), row.optionalBlob(9).value_or(""),
+                                 fromSql(row.optionalInt64(10).value_or(0))};
+  }
+  if (row.int64(11) != 0) {
+    resource.xattrs = AccessXattrs{row.optionalBlob(12), row.optionalBlob(13),
+                                   row.optionalBlob(14), row.optionalBlob(15)};
+  }
   return resource;
 }
 
@@ -75,11 +86,24 @@ bool SqliteStore::remember(const RememberedResource& original, const std::string
       // guests see an already changed file, so their view is not kept.
       auto insert = db_.query(
           "INSERT OR REPLACE INTO resources (dev, ino, path, uid, gid, mode, selinux_label, "
-          "selinux_xattr_supported, remembered_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+          "selinux_xattr_supported, remembered_at, handle_type, handle, handle_fsid, "
+          "exact_xattrs, xattr_selinux, xattr_acl_access, xattr_acl_default, xattr_capability) "
+          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)");
       insert->bind(1, asSql(original.dev)).bind(2, asSql(original.ino)).bind(3, original.path);
       insert->bind(4, original.uid).bind(5, original.gid).bind(6, original.mode);
       insert->bind(7, original.selinuxLabel).bind(8, original.selinuxXattrSupported ? 1 : 0);
-      insert->bind(9, int64_t(::time(nullptr))).run();
+      insert->bind(9, int64_t(::time(nullptr)));
+      if (original.handle) {
+        insert->bind(10, int64_t(original.handle->type))
+            .bindBlob(11, std::string_view(original.handle->bytes))
+            .bind(12, asSql(original.handle->filesystemId));
+      }
+      insert->bind(13, original.xattrs ? 1 : 0);
+      if (original.xattrs) {
+        insert->bindBlob(14, original.xattrs->selinux).bindBlob(15, original.xattrs->aclAccess);
+        insert->bindBlob(16, original.xattrs->aclDefault).bindBlob(17, original.xattrs->capability);
+      }
+      insert->run();
     }
     if (mine) {
       // A guest that uses a file both ways holds it exclusively.
@@ -145,8 +169,8 @@ std::vector<HeldResource> SqliteStore::resourcesOf(const std::string& guestUuid)
   query->bind(1, guestUuid);
   std::vector<HeldResource> held;
   while (query->step()) {
-    held.push_back({readResource(*query), parseUse(query->text(8)),
-                    uint32_t(query->int64(9))});
+    held.push_back({readResource(*query), parseUse(query->text(kResourceColumnCount)),
+                    uint32_t(query->int64(kResourceColumnCount + 1))});
   }
   return held;
 }

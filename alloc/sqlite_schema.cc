@@ -9,6 +9,23 @@ namespace seclabel {
 
 namespace {
 
+// Schema step "resource identity and exact xattrs": a remembered file is
+// found again by its file handle after a rename or a move, and restore puts
+// back the exact bytes of every access-relevant xattr (docs/store.md).
+constexpr const char* kResourceHandlesAndExactXattrs = R"sql(
+ALTER TABLE resources ADD COLUMN handle_type INTEGER;  -- NULL: no handle
+ALTER TABLE resources ADD COLUMN handle BLOB;
+ALTER TABLE resources ADD COLUMN handle_fsid INTEGER;
+-- 1: the four xattr_ columns hold the exact values (NULL = absent);
+-- 0: an original remembered by schema 1, which had none of them.
+ALTER TABLE resources ADD COLUMN exact_xattrs INTEGER NOT NULL DEFAULT 0
+  CHECK (exact_xattrs IN (0, 1));
+ALTER TABLE resources ADD COLUMN xattr_selinux BLOB;
+ALTER TABLE resources ADD COLUMN xattr_acl_access BLOB;
+ALTER TABLE resources ADD COLUMN xattr_acl_default BLOB;
+ALTER TABLE resources ADD COLUMN xattr_capability BLOB;
+)sql";
+
 // migrations[i] brings the schema from version i to i + 1. Never edit a
 // step that has shipped: append a new one. docs/store.md describes the
 // tables.
@@ -102,6 +119,8 @@ CREATE TABLE intents (
 );
 CREATE INDEX intents_by_guest ON intents (guest_uuid);
 )sql",
+      // 1 -> 2
+      kResourceHandlesAndExactXattrs,
   };
   return steps;
 }

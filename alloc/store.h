@@ -74,6 +74,25 @@ struct GuestRecord {
 // are Shared.
 enum class ResourceUse { Exclusive, Shared };
 
+// name_to_handle_at(2) of a file: finds it again, by inode and generation,
+// whatever it has been renamed or moved to on its file system.
+struct FileHandle {
+  int32_t type = 0;      // handle_type
+  std::string bytes;     // f_handle, handle_bytes long
+  uint64_t filesystemId = 0;  // statfs f_fsid: the file system the handle is for
+  bool operator==(const FileHandle&) const = default;
+};
+
+// The exact bytes of the xattrs that decide who may use a file; nullopt:
+// the file had none (restore removes one the guest added).
+struct AccessXattrs {
+  std::optional<std::string> selinux;     // security.selinux, trailing NUL or not
+  std::optional<std::string> aclAccess;   // system.posix_acl_access
+  std::optional<std::string> aclDefault;  // system.posix_acl_default
+  std::optional<std::string> capability;  // security.capability
+  bool operator==(const AccessXattrs&) const = default;
+};
+
 // What a file looked like before the first guest changed it; restore puts
 // back exactly this. Captured by the caller from the O_PATH fd it acts on.
 struct RememberedResource {
@@ -89,6 +108,12 @@ struct RememberedResource {
   // False when the file system refused security.* xattrs (ENOTSUP) when the
   // original was read: restore then does not touch the label.
   bool selinuxXattrSupported = true;
+  // Since store schema 2. nullopt for an original remembered before: restore
+  // then puts back owner, mode and selinuxLabel only, as it did.
+  std::optional<AccessXattrs> xattrs;
+  // nullopt when the file system gives no handles (restore then finds the
+  // file by its path only).
+  std::optional<FileHandle> handle;
   bool operator==(const RememberedResource&) const = default;
 };
 

@@ -122,6 +122,13 @@ AuditRecord resourceOpen(const AuditGuest& guest, std::string_view path,
                          std::optional<dev_t> rdev, AuditAccess access,
                          AuditOutcome outcome);
 
+// VIRT_RESOURCE when a file put back after a guest has more names than it
+// had (a guest that owned it could hard-link it into a directory it may
+// write); the names cannot be taken back safely, so res=failed:
+//   virt=kvm resrc=disk reason=links vm="NAME" uuid=UUID path="PATH" nlink=3
+AuditRecord resourceLinks(const AuditGuest& guest, std::string_view path,
+                          unsigned long linkCount);
+
 // VIRT_CONTROL for a start or a stop:
 //   virt=kvm op=start reason=booted vm="NAME" uuid=UUID vm-pid=1234
 // `reason` is a word such as booted, shutdown, destroyed, failed. A pid that

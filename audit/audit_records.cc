@@ -195,6 +195,17 @@ AuditRecord netInterface(const AuditGuest& guest, AuditNetChange change, std::st
   return r;
 }
 
+AuditRecord resourceLinks(const AuditGuest& guest, std::string_view path,
+                          unsigned long linkCount) {
+  AuditRecord r{AuditRecordType::Resource,
+                {token("virt", guest.virtType), token("resrc", "disk"), token("reason", "links")},
+                AuditOutcome::Failure};
+  for (AuditField& f : guestFields(guest)) r.fields.push_back(std::move(f));
+  r.fields.push_back(userValue("path", path));
+  r.fields.push_back(token("nlink", std::to_string(linkCount)));
+  return r;
+}
+
 AuditRecord control(const AuditGuest& guest, AuditControlOp op,
                     std::string_view reason, std::optional<pid_t> vmPid,
                     AuditOutcome outcome) {

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "secdriver/guest_path.h"
 
 namespace seclabel {
 
@@ -36,52 +37,42 @@ std::string fdsetOpaque(FdMode mode, std::string_view path) {
   return std::string(fdModeName(mode)) + ":" + std::string(path);
 }
 
-OpenedImage openImage(const std::string& path, FdMode mode) {
-  const int accessFlags = mode == FdMode::ReadOnly ? O_RDONLY : O_RDWR;
-  // O_NONBLOCK only for the open: opening a FIFO for reading would otherwise
-  // wait for a writer, forever, inside a root daemon.
-  UniqueFd fd(::open(path.c_str(),
-                     accessFlags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
-  if (!fd) {
-    int err = errno;
-    if (err == ELOOP) {
-      throw Error(ExitCode::PermissionDenied,
-                  "cannot open " + path + " for " + std::string(fdModeName(mode)) +
-                      ": it is a symbolic link",
-                  err);
-    }
-    throw Error::fromErrno("cannot open " + path + " for " +
-                               std::string(fdModeName(mode)),
-                           err, err == EACCES || err == EPERM
-                                    ? ExitCode::PermissionDenied
-                                    : ExitCode::Failed);
-  }
-  OpenedImage image{mode, std::move(fd), {}};
-  if (::fstat(image.fd.get(), &image.status) != 0) {
-    throw Error::fromErrno("cannot stat " + path, errno);
-  }
-  if (!S_ISREG(image.status.st_mode) && !S_ISBLK(image.status.st_mode)) {
-    throw Error(ExitCode::PermissionDenied,
-                "refusing " + path + ": not a regular file or block device");
-  }
-  int flags = ::fcntl(image.fd.get(), F_GETFL);
-  if (flags < 0 || ::fcntl(image.fd.get(), F_SETFL, flags & ~O_NONBLOCK) != 0) {
-    throw Error::fromErrno("cannot make " + path + " blocking", errno);
-  }
+namespace {
+
+OpenedImage reopenAs(const GuestPath& found, FdMode mode) {
+  OpenedImage image{mode, reopenGuestPath(found, mode == FdMode::ReadOnly ? O_RDONLY : O_RDWR),
+                    {}};
+  if (::fstat(image.fd.get(), &image.status) != 0)
+    throw Error::fromErrno("cannot stat " + found.resolved, errno);
   return image;
 }
 
-std::vector<OpenedImage> openDiskImages(const std::string& path, DiskAccess access) {
-  std::vector<OpenedImage> images;
-  for (FdMode mode : fdModesFor(access)) {
-    images.push_back(openImage(path, mode));
-    const struct stat& first = images.front().status;
-    const struct stat& last = images.back().status;
-    if (first.st_dev != last.st_dev || first.st_ino != last.st_ino) {
-      throw Error(ExitCode::PermissionDenied,
-                  "refusing " + path + ": it was replaced while being opened");
-    }
+// The one way an image is found for a guest (secdriver/guest_path.h), with
+// its refusals as this layer reports them: whatever the reason, the answer
+// to the guest is "permission denied", with the reason.
+GuestPath findImage(const std::string& path) {
+  try {
+    return openGuestPath(path, GuestObject::Image);
+  } catch (const Error& e) {
+    if (e.code() == ExitCode::InvalidInput) throw Error(ExitCode::PermissionDenied, e.what(), e.errnum());
+    if (e.errnum() == EACCES || e.errnum() == EPERM)
+      throw Error(ExitCode::PermissionDenied, e.what(), e.errnum());
+    throw;
   }
+}
+
+}  // namespace
+
+OpenedImage openImage(const std::string& path, FdMode mode) {
+  return reopenAs(findImage(path), mode);
+}
+
+std::vector<OpenedImage> openDiskImages(const std::string& path, DiskAccess access) {
+  // Found once: every fd of the set is reopened from that one O_PATH fd, so
+  // they are the same inode by construction.
+  GuestPath found = findImage(path);
+  std::vector<OpenedImage> images;
+  for (FdMode mode : fdModesFor(access)) images.push_back(reopenAs(found, mode));
   return images;
 }
 

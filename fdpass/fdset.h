@@ -9,9 +9,12 @@
 // which QEMU only stores and shows back in query-fdsets.
 //
 // Images are opened as root on behalf of a guest that may not open them, so
-// the open must not be steered elsewhere: no symlink in the last component,
-// no FIFO or device node that blocks or misbehaves (the type is checked on
-// the fd, after the open, so the object checked is the object handed out).
+// the open must not be steered elsewhere: the path is found by the same
+// rules as every path seclabel changes for a guest (secdriver/guest_path.h:
+// symlinks only as root may follow them whatever fs.protected_symlinks
+// says, no pseudo file system such as /proc, one name only, a regular file
+// or a block device), checked on an O_PATH fd before anything is opened (a
+// FIFO or device node is never opened), then reopened through that fd.
 #pragma once
 
 #include <sys/stat.h>
@@ -52,15 +55,13 @@ struct OpenedImage {
   bool isBlockDevice() const { return S_ISBLK(status.st_mode); }
 };
 
-// Opens `path` with O_NOFOLLOW (a symlink as last component is ELOOP),
-// O_CLOEXEC, O_NOCTTY and, only during the open, O_NONBLOCK (a FIFO swapped in
-// must not hang the caller); then requires a regular file or block device on
-// the fd. The returned fd is blocking. Errors name the path.
+// Finds `path` by openGuestPath(path, GuestObject::Image) and opens it in
+// `mode`, O_CLOEXEC|O_NOCTTY, blocking. Errors name the path; every refusal
+// of the rules is PermissionDenied (the reason in the message).
 OpenedImage openImage(const std::string& path, FdMode mode);
 
-// One fd per mode of fdModesFor(access), all checked to be the same file
-// (same st_dev and st_ino): the path is opened twice for a writable disk, and
-// it must not have been swapped in between.
+// One fd per mode of fdModesFor(access), all of the same file: the path is
+// found once and each fd reopened from it.
 std::vector<OpenedImage> openDiskImages(const std::string& path, DiskAccess access);
 
 // ---- QEMU command line ----------------------------------------------------

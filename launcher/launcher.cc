@@ -22,6 +22,13 @@ namespace {
 std::optional<GuestRecord> preparedGuest(SecurityManager& manager, const Domain& domain) {
   auto record = manager.store().findGuest(domain.uuid);
   if (!record) return std::nullopt;
+  // Some of its files could not be put back after an earlier run: they may
+  // hold what the last instance wrote, with its owner. Not a guest to start
+  // again until a restore has finished.
+  if (record->state == GuestState::Failed)
+    throw Error::conflict("guest " + record->name +
+                          " was not fully restored; finish it with `seclabel restore " +
+                          record->name + "` first");
   if (record->state == GuestState::Running && record->pid && record->pidStartTime &&
       processIsAlive(static_cast<pid_t>(*record->pid), *record->pidStartTime))
     throw Error::conflict("guest " + record->name + " is already running (pid " +

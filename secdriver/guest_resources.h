@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "secdriver/driver.h"
+#include "secdriver/guest_path.h"
 
 namespace seclabel {
 
@@ -17,7 +18,13 @@ struct GuestResource {
   bool readonlyDisk = false;
   // A missing file is skipped instead of failing (a serial log QEMU creates).
   bool mayBeAbsent = false;
+  // A type='pipe' chardev: QEMU uses PATH.in and PATH.out when both exist,
+  // else PATH itself (as libvirt labels it).
+  bool pipe = false;
 };
+
+// What kind of object the resource must be (secdriver/guest_path.h).
+GuestObject guestObjectOf(const GuestResource& resource);
 
 // In document order: each disk's top image then its backing chain, kernel,
 // initrd, serial/console paths.

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <optional>
 
@@ -11,6 +12,7 @@
 #include "core/error.h"
 #include "audit/audit.h"
 #include "secdriver/dac_driver.h"
+#include "secdriver/file_xattrs.h"
 #include "secdriver/guest_resources.h"
 #include "secdriver/none_driver.h"
 #include "secdriver/process_liveness.h"
@@ -47,6 +49,15 @@ const DeviceSeclabel* deviceSeclabelFor(const GuestResource& resource, const std
     if (seclabel.model.empty() && !anyModel) anyModel = &seclabel;
   }
   return anyModel;
+}
+
+// The error of a restore that did not restore everything (exit 1).
+Error notRestored(const std::string& guestName, const std::vector<Error>& failures) {
+  std::string text = "guest " + guestName + " is not restored: " + failures.front().what();
+  if (failures.size() > 1) text += " (and " + std::to_string(failures.size() - 1) + " more)";
+  text += "; it keeps its identities and stays listed as failed until a restore or recover "
+          "can put every file back";
+  return Error(ExitCode::Failed, text, failures.front().errnum());
 }
 
 std::string describe(const GuestResource& resource) {
@@ -146,9 +157,11 @@ GuestRecord SecurityManager::prepare(Domain& domain) {
     transaction->commit();
   } catch (const Error&) {
     std::vector<std::string> warnings;
-    undoGuest(record.uuid, warnings, intent);
-    if (warn_)
+    std::vector<Error> failures = undoGuest(record.uuid, warnings, intent);
+    if (warn_) {
       for (const auto& warning : warnings) warn_(warning);
+      if (!failures.empty()) warn_(notRestored(record.name, failures).what());
+    }
     throw;
   }
   return record;
@@ -174,11 +187,44 @@ struct SecurityManager::PlannedResource {
   bool firstReference = false;
 };
 
+namespace {
+
+// A file the guest may write whose mode or capabilities would give the
+// writer's content more than its own rights: the restore would put the bit
+// back on whatever the guest wrote (a setuid root binary anyone can run).
+void refuseGuestWritablePrivileges(const GuestResource& resource, const SafeFile& file,
+                                   const std::string& what) {
+  if (resource.role == ResourceRole::ReadOnlyImage || resource.role == ResourceRole::BootFile)
+    return;
+  const struct stat& status = file.status();
+  if (!S_ISREG(status.st_mode)) return;
+  auto refuse = [&](const std::string& why) {
+    throw Error::invalidInput("refusing " + what + ": " + file.path() + " " + why +
+                              ": whatever the guest writes into it would keep that after "
+                              "the restore");
+  };
+  if (status.st_mode & (S_ISUID | S_ISGID)) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(status.st_mode & 07777));
+    refuse(std::string("is ") + ((status.st_mode & S_ISUID) ? "setuid" : "setgid") +
+           " (mode " + mode + ")");
+  }
+  std::optional<std::string> capabilities;
+  try {
+    capabilities = readXattr(file.fd(), "security.capability");
+  } catch (const Error& e) {
+    if (!isXattrUnsupported(e.errnum())) throw e.withContext(file.path());
+  }
+  if (capabilities) refuse("has file capabilities (security.capability)");
+}
+
+}  // namespace
+
 // Labeling runs in two halves so that the originals cost one durable commit
 // per guest, the one prepare() makes anyway: planResources (inside that
-// transaction) resolves, opens and checks every resource, captures its
-// original and remembers it; labelResources (after the commit) changes the
-// files. A crash in between leaves every original in the store for recover.
+// transaction) opens and checks every resource, captures its original and
+// remembers it; labelResources (after the commit) changes the files. A
+// crash in between leaves every original in the store for recover.
 std::vector<SecurityManager::PlannedResource> SecurityManager::planResources(
     Domain& domain, const Owner& owner) {
   std::vector<PlannedResource> planned;
@@ -186,53 +232,64 @@ std::vector<SecurityManager::PlannedResource> SecurityManager::planResources(
   for (std::size_t index = 0; index < resources.size(); ++index) {
     const GuestResource& resource = resources[index];
     const bool fdpassCandidate = resource.diskTarget.has_value();
-    PlannedResource plan;
-    plan.index = index;
-    plan.resource = resource;
-
     // What each driver of the stack wants this file to look like.
+    std::vector<std::pair<const SecurityDriver*, ResourceChange>> changes;
     for (const auto& driver : drivers_) {
       const Seclabel* seclabel = domain.seclabelFor(driver->model());
       const DeviceSeclabel* device = deviceSeclabelFor(resource, driver->model());
       if (device && ((device->relabel && !*device->relabel) || device->labelskip)) continue;
       auto change = driver->resourceChange(*seclabel, resource.role,
                                            device ? device->label : std::nullopt);
-      if (change && !change->empty()) plan.changes.emplace_back(driver.get(), *change);
+      if (change && !change->empty()) changes.emplace_back(driver.get(), *change);
     }
 
-    try {
-      plan.resolved = resolvePathOnce(resource.path);
-    } catch (const Error& e) {
-      if (resource.mayBeAbsent && e.errnum() == ENOENT) continue;
-      throw e.withContext(describe(resource));
+    // Every path the domain names is found by the rules of guest_path.h,
+    // whether we change it, pass it by fd or leave it alone: a path that
+    // leads somewhere it must not is refused before anything is done.
+    auto open = [&](const std::string& path) -> std::optional<SafeFile> {
+      try {
+        return SafeFile::open(path, guestObjectOf(resource));
+      } catch (const Error& e) {
+        if (resource.mayBeAbsent && e.errnum() == ENOENT) return std::nullopt;
+        throw e.withContext(describe(resource));
+      }
+    };
+    std::vector<SafeFile> files;
+    if (resource.pipe) {
+      // libvirt's rule for a pipe: PATH.in and PATH.out when both exist.
+      auto in = open(resource.path + ".in");
+      auto out = open(resource.path + ".out");
+      if (in && out) {
+        files.push_back(std::move(*in));
+        files.push_back(std::move(*out));
+      }
     }
-    if (fdpassCandidate && config_.fdpass == FdpassMode::Always) {
-      serveByFdPassing(owner, resource, plan.resolved);
-      continue;
+    if (files.empty()) {
+      if (auto file = open(resource.path)) files.push_back(std::move(*file));
     }
-    if (plan.changes.empty()) continue;
-    if (hooks_.afterResolve) hooks_.afterResolve(plan.resolved);
 
-    try {
-      plan.file = SafeFile::open(plan.resolved);
-    } catch (const Error& e) {
-      throw e.withContext(describe(resource));
+    for (SafeFile& file : files) {
+      PlannedResource one;
+      one.index = index;
+      one.resource = resource;
+      one.changes = changes;
+      one.resolved = file.path();
+      if (fdpassCandidate && config_.fdpass == FdpassMode::Always) {
+        refuseGuestWritablePrivileges(resource, file, describe(resource));
+        serveByFdPassing(owner, resource, one.resolved);
+        continue;
+      }
+      if (one.changes.empty()) continue;
+      refuseGuestWritablePrivileges(resource, file, describe(resource));
+      if (hooks_.afterOpen) hooks_.afterOpen(one.resolved);
+      if (fdpassCandidate && config_.fdpass == FdpassMode::Auto && isOnNfs(file.fd())) {
+        serveByFdPassing(owner, resource, one.resolved);
+        continue;
+      }
+      one.original = file.captureOriginal();
+      one.file = std::move(file);
+      planned.push_back(std::move(one));
     }
-    const struct stat& status = plan.file->status();
-    // A second name for the inode may be a link to a file the guest must not
-    // own (say /etc/shadow hard-linked into the image directory).
-    if (resource.role == ResourceRole::PrivateImage && S_ISREG(status.st_mode) &&
-        status.st_nlink > 1)
-      throw Error(ExitCode::Failed,
-                  describe(resource) + ": refusing private image " + plan.resolved + ": it has " +
-                      std::to_string(status.st_nlink) +
-                      " hard links and may be a link to a file the guest must not own");
-    if (fdpassCandidate && config_.fdpass == FdpassMode::Auto && isOnNfs(plan.file->fd())) {
-      serveByFdPassing(owner, resource, plan.resolved);
-      continue;
-    }
-    plan.original = plan.file->captureOriginal(selinux_);
-    planned.push_back(std::move(plan));
   }
 
   for (PlannedResource& plan : planned)
@@ -252,7 +309,10 @@ void SecurityManager::labelResources(Domain& domain, const Owner& owner,
     const bool fdpassCandidate = resource.diskTarget.has_value();
     SafeFile& file = *plan.file;
     const RememberedResource& original = plan.original;
-    bool ownerChanged = false, labelChanged = false;
+    // What this file got so far, and from which driver: if a later step
+    // fails, exactly this is taken back, and the audit trail says so.
+    std::optional<std::pair<const SecurityDriver*, DacLabel>> ownerApplied;
+    std::optional<std::pair<const SecurityDriver*, std::string>> labelApplied;
     try {
       for (const auto& [driver, change] : plan.changes) {
         // One record per step attempted, with its outcome (never one for a
@@ -274,11 +334,11 @@ void SecurityManager::labelResources(Domain& domain, const Owner& owner,
         try {
           if (change.owner) {
             file.changeOwner(change.owner->uid, change.owner->gid);
-            ownerChanged = true;
+            ownerApplied.emplace(driver, *change.owner);
           }
           if (change.selinuxLabel) {
             file.setSelinuxLabel(selinux_, *change.selinuxLabel);
-            labelChanged = true;
+            labelApplied.emplace(driver, *change.selinuxLabel);
           }
           auditStep(AuditOutcome::Success);
         } catch (const Error& e) {
@@ -294,18 +354,35 @@ void SecurityManager::labelResources(Domain& domain, const Owner& owner,
         }
       }
     } catch (const Error& e) {
-      // Put back what this file already got, then either serve the disk by
-      // fd passing or fail the prepare (fdpass = "never").
-      RememberedResource partial = original;
-      try {
-        if (ownerChanged || labelChanged) {
-          if (!labelChanged) partial.selinuxXattrSupported = false;
-          file.restore(selinux_, partial);
+      // Put back what this file already got (an earlier driver's chown
+      // when a later driver's label failed, as on ramfs), with a restore
+      // record for each change taken back: the log must not end on a
+      // "success" that no longer holds. Then either serve the disk by fd
+      // passing or fail the prepare.
+      bool undone = true;
+      if (ownerApplied || labelApplied) {
+        AuditOutcome outcome = AuditOutcome::Success;
+        try {
+          file.restore(selinux_, original);
+        } catch (const Error& undo) {
+          outcome = AuditOutcome::Failure;
+          undone = false;
+          if (warn_) warn_(undo.what());
         }
-        store_.forget(original.dev, original.ino, owner.guestUuid);
-      } catch (const Error& undo) {
-        if (warn_) warn_(undo.what());
+        if (ownerApplied)
+          audit(audit::resourceLabel(guest, AuditLabelChange::Restore, plan.resolved,
+                                     ownerApplied->first->model(),
+                                     ownerApplied->second.format(),
+                                     DacLabel{original.uid, original.gid}.format(), outcome));
+        if (labelApplied)
+          audit(audit::resourceLabel(guest, AuditLabelChange::Restore, plan.resolved,
+                                     labelApplied->first->model(), labelApplied->second,
+                                     original.selinuxLabel.value_or("?"), outcome));
       }
+      // Not undone: the original stays remembered, and the undo of the
+      // whole prepare tries again (and keeps the guest listed if it fails).
+      if (!undone) throw;
+      store_.forget(original.dev, original.ino, owner.guestUuid);
       if (fdpassCandidate && config_.fdpass == FdpassMode::Auto &&
           isRefusedByFilesystem(e.errnum())) {
         serveByFdPassing(owner, resource, plan.resolved);
@@ -323,17 +400,79 @@ void SecurityManager::labelResources(Domain& domain, const Owner& owner,
 // back to "guest still holds everything"; what marks the guest for recover
 // (the pending intent, or a running guest whose process is gone) survives,
 // so recover restores again, and restoring twice yields the same file.
-void SecurityManager::undoGuest(const std::string& uuid, std::vector<std::string>& warnings,
-                                std::optional<int64_t> intentToComplete) {
+std::vector<Error> SecurityManager::undoGuest(const std::string& uuid,
+                                              std::vector<std::string>& warnings,
+                                              std::optional<int64_t> intentToComplete) {
   auto transaction = store_.begin();
-  undoGuestLocked(uuid, warnings, intentToComplete);
+  auto failures = undoGuestLocked(uuid, warnings, intentToComplete);
   transaction->commit();
+  return failures;
 }
 
-void SecurityManager::undoGuestLocked(const std::string& uuid, std::vector<std::string>& warnings,
-                                      std::optional<int64_t> intentToComplete) {
+// Puts one remembered file back. Throws Error when it could not (the file
+// then keeps its guest's owner and label, and its original stays
+// remembered); returns quietly when the file no longer exists.
+void SecurityManager::restoreRemembered(const AuditGuest& guest,
+                                        const RememberedResource& original,
+                                        std::vector<std::string>& warnings) {
+  std::optional<SafeFile> found = SafeFile::locate(original);
+  if (!found) {
+    warnings.push_back("not restoring " + original.path +
+                       ": it no longer exists (its file handle is stale)");
+    return;
+  }
+  SafeFile& file = *found;
+  // Say what changes back, per model, before changing it.
+  const struct stat now = file.status();
+  std::optional<std::string> currentLabel;
+  if (original.selinuxXattrSupported) {
+    try {
+      currentLabel = selinux_.getFileLabel(file.fd());
+    } catch (const Error&) {
+    }
+  }
+  const bool ownerDiffers = now.st_uid != original.uid || now.st_gid != original.gid;
+  const bool labelDiffers =
+      original.selinuxXattrSupported && currentLabel != original.selinuxLabel;
+  AuditOutcome outcome = AuditOutcome::Success;
+  std::optional<Error> failure;
+  try {
+    file.restore(selinux_, original);
+  } catch (const Error& e) {
+    outcome = AuditOutcome::Failure;
+    failure = e;
+  }
+  if (ownerDiffers)
+    audit(audit::resourceLabel(guest, AuditLabelChange::Restore, file.path(), "dac",
+                               DacLabel{now.st_uid, now.st_gid}.format(),
+                               DacLabel{original.uid, original.gid}.format(), outcome));
+  if (labelDiffers)
+    audit(audit::resourceLabel(guest, AuditLabelChange::Restore, file.path(), "selinux",
+                               currentLabel ? std::optional<std::string_view>(*currentLabel)
+                                            : std::nullopt,
+                               original.selinuxLabel.value_or("?"), outcome));
+  if (failure) throw *failure;
+  if (file.path() != original.path)
+    warnings.push_back("restored " + original.path + " where it is now: " + file.path());
+  // Seclabel never labels a file with a second name, so more names now were
+  // added while the guest had it (a guest that owns a file may hard-link
+  // it into any directory it can write). They cannot be taken back safely:
+  // say so, with the count.
+  const nlink_t links = file.currentLinkCount();
+  if (links > 1) {
+    audit(audit::resourceLinks(guest, file.path(), links));
+    warnings.push_back(file.path() + " has " + std::to_string(links) +
+                       " hard links now: names added while the guest had it were not "
+                       "removed (find them with: find -samefile " + file.path() + ")");
+  }
+}
+
+std::vector<Error> SecurityManager::undoGuestLocked(
+    const std::string& uuid, std::vector<std::string>& warnings,
+    std::optional<int64_t> intentToComplete) {
   AuditGuest guest{"kvm", uuid, uuid};
   if (auto record = store_.findGuest(uuid)) guest = {record->domainType, record->name, uuid};
+  std::vector<Error> failures;
   std::size_t index = 0;
   for (const HeldResource& held : store_.resourcesOf(uuid)) {
     const RememberedResource& original = held.original;
@@ -342,56 +481,55 @@ void SecurityManager::undoGuestLocked(const std::string& uuid, std::vector<std::
       if (holder.guestUuid != uuid) last = false;
     if (last) {
       try {
-        SafeFile file = SafeFile::open(original.path);
-        if (file.status().st_dev != original.dev || file.status().st_ino != original.ino) {
-          warnings.push_back("not restoring " + original.path +
-                             ": it is no longer the file that was labeled");
-        } else {
-          // Say what changes back, per model, before changing it.
-          const struct stat& now = file.status();
-          std::optional<std::string> currentLabel;
-          if (original.selinuxXattrSupported) {
-            try {
-              currentLabel = selinux_.getFileLabel(file.fd());
-            } catch (const Error&) {
-            }
-          }
-          bool ownerDiffers = now.st_uid != original.uid || now.st_gid != original.gid;
-          bool labelDiffers = original.selinuxXattrSupported && currentLabel != original.selinuxLabel;
-          AuditOutcome outcome = AuditOutcome::Success;
-          try {
-            file.restore(selinux_, original);
-          } catch (const Error&) {
-            outcome = AuditOutcome::Failure;
-            if (ownerDiffers)
-              audit(audit::resourceLabel(guest, AuditLabelChange::Restore, original.path, "dac",
-                                         DacLabel{now.st_uid, now.st_gid}.format(),
-                                         DacLabel{original.uid, original.gid}.format(), outcome));
-            throw;
-          }
-          if (ownerDiffers)
-            audit(audit::resourceLabel(guest, AuditLabelChange::Restore, original.path, "dac",
-                                       DacLabel{now.st_uid, now.st_gid}.format(),
-                                       DacLabel{original.uid, original.gid}.format(), outcome));
-          if (labelDiffers)
-            audit(audit::resourceLabel(guest, AuditLabelChange::Restore, original.path, "selinux",
-                                       currentLabel ? std::optional<std::string_view>(*currentLabel)
-                                                    : std::nullopt,
-                                       original.selinuxLabel.value_or("?"), outcome));
-        }
+        restoreRemembered(guest, original, warnings);
       } catch (const Error& e) {
-        warnings.push_back(e.what());
+        // Never forget an original that is not back on its file: this
+        // guest keeps its references, and with them its identities.
+        failures.push_back(e);
+        continue;
       }
     }
     for (uint32_t i = 0; i < held.references; ++i) store_.forget(original.dev, original.ino, uuid);
     if (hooks_.afterResourceRestored) hooks_.afterResourceRestored(index);
     ++index;
   }
+  completeSuperviseIntents(uuid);
+  if (!failures.empty()) {
+    keepUnrestoredGuest(uuid, intentToComplete);
+    return failures;
+  }
   store_.removeFdPassedDisks(uuid);
   store_.releaseAllOf(uuid);
   store_.deleteGuest(uuid);
-  completeSuperviseIntents(uuid);
+  // Earlier restores that failed left their intents: this one finished it.
+  for (const Intent& intent : store_.pendingIntentsOf(uuid))
+    if (intent.kind == IntentKind::Restore) store_.completeIntent(intent.id);
   if (intentToComplete) store_.completeIntent(*intentToComplete);
+  return failures;
+}
+
+// A guest some of whose files could not be put back: it keeps everything
+// (identities, remembered originals, fd-passed disks), is listed as
+// "failed", and a pending restore intent makes the next recover (or an
+// explicit restore) try again.
+void SecurityManager::keepUnrestoredGuest(const std::string& uuid,
+                                          std::optional<int64_t> pendingIntent) {
+  if (auto record = store_.findGuest(uuid)) {
+    record->state = GuestState::Failed;
+    store_.updateGuest(*record);
+  }
+  // One intent to retry is enough: the one this attempt worked under, or an
+  // earlier attempt's, else a new one.
+  bool retryPending = pendingIntent.has_value();
+  for (const Intent& intent : store_.pendingIntentsOf(uuid)) {
+    if (intent.kind != IntentKind::Restore || intent.id == pendingIntent) continue;
+    if (retryPending) {
+      store_.completeIntent(intent.id);
+    } else {
+      retryPending = true;
+    }
+  }
+  if (!retryPending) store_.recordIntent(uuid, IntentKind::Restore, workerPayload());
 }
 
 GuestRecord SecurityManager::requireGuest(const std::string& nameOrUuid) {
@@ -413,9 +551,10 @@ void SecurityManager::restore(const std::string& nameOrUuid) {
   if (record.state != GuestState::Running || !record.pid)
     intent = store_.recordIntent(record.uuid, IntentKind::Restore, workerPayload());
   std::vector<std::string> warnings;
-  undoGuest(record.uuid, warnings, intent);
+  std::vector<Error> failures = undoGuest(record.uuid, warnings, intent);
   if (warn_)
     for (const auto& warning : warnings) warn_(warning);
+  if (!failures.empty()) throw notRestored(record.name, failures);
 }
 
 void SecurityManager::markRunning(const std::string& uuid, pid_t pid, bool supervised) {
@@ -470,14 +609,15 @@ std::vector<std::string> SecurityManager::recover() {
     if (!stillPending(intent)) continue;  // completed meanwhile: nothing to do
     auto guest = store_.findGuest(intent.guestUuid);
     std::string name = guest ? guest->name : intent.guestUuid;
+    std::vector<Error> failures;
     switch (intent.kind) {
       case IntentKind::Prepare:
-        undoGuestLocked(intent.guestUuid, warnings, intent.id);
-        report.push_back("undid the interrupted prepare of guest " + name);
+        failures = undoGuestLocked(intent.guestUuid, warnings, intent.id);
+        if (failures.empty()) report.push_back("undid the interrupted prepare of guest " + name);
         break;
       case IntentKind::Restore:
-        undoGuestLocked(intent.guestUuid, warnings, intent.id);
-        report.push_back("finished the interrupted restore of guest " + name);
+        failures = undoGuestLocked(intent.guestUuid, warnings, intent.id);
+        if (failures.empty()) report.push_back("finished the interrupted restore of guest " + name);
         break;
       default:
         store_.completeIntent(intent.id);
@@ -485,6 +625,7 @@ std::vector<std::string> SecurityManager::recover() {
     }
     transaction->commit();
     for (const auto& warning : warnings) report.push_back("warning: " + warning);
+    if (!failures.empty()) report.push_back(notRestored(name, failures).what());
   }
   for (const GuestRecord& listed : store_.listGuests()) {
     if (listed.state != GuestState::Running || !listed.pid) continue;
@@ -500,11 +641,13 @@ std::vector<std::string> SecurityManager::recover() {
     // Its process is gone but its launcher lives (a `run` between the
     // guest's exit and its own restore): that launcher restores it.
     if (someoneWorksOn(guest->uuid)) continue;
-    undoGuestLocked(guest->uuid, warnings, std::nullopt);
+    std::vector<Error> failures = undoGuestLocked(guest->uuid, warnings, std::nullopt);
     transaction->commit();
-    report.push_back("restored guest " + guest->name + ": its process " +
-                     std::to_string(*guest->pid) + " is gone");
+    if (failures.empty())
+      report.push_back("restored guest " + guest->name + ": its process " +
+                       std::to_string(*guest->pid) + " is gone");
     for (const auto& warning : warnings) report.push_back("warning: " + warning);
+    if (!failures.empty()) report.push_back(notRestored(guest->name, failures).what());
   }
   return report;
 }

@@ -22,6 +22,7 @@
 
 #include "alloc/store.h"
 #include "core/config.h"
+#include "core/error.h"
 #include "secdriver/driver.h"
 #include "secdriver/selinux_host.h"
 #include "xml/domain.h"
@@ -31,11 +32,14 @@ namespace seclabel {
 class AuditLog;
 struct GuestResource;
 struct AuditRecord;
+struct AuditGuest;
 
 // Test seams between the steps of a prepare (never set in production).
 struct ManagerHooks {
-  // After a resource's path was resolved, before it is opened.
-  std::function<void(const std::string& resolvedPath)> afterResolve;
+  // After a resource was opened (found and checked), before its original is
+  // captured: anything done to its path from here on cannot change which
+  // file is labeled.
+  std::function<void(const std::string& resolvedPath)> afterOpen;
   // After each resource was labeled (for crash tests).
   std::function<void(std::size_t index)> afterResourceLabeled;
   // During an undo, after each resource was put back (for crash tests).
@@ -79,6 +83,12 @@ class SecurityManager {
   // Restores every resource of the guest exactly, releases its identities,
   // forgets it. Safe to run again after an interruption. Throws
   // Error(InvalidInput, "no such guest: X") for an unknown guest.
+  // A file that cannot be put back (moved off its file system, a read-only
+  // remount, EPERM) is never forgotten: the files that could be restored
+  // are, the guest keeps its identities and the rest, is listed as
+  // "failed", and Error(Failed) names what was not restored; a later
+  // restore or recover finishes it. A file that no longer exists at all
+  // (stale file handle) has nothing left to restore.
   void restore(const std::string& nameOrUuid);
 
   // Marks a prepared guest as running in process `pid`. `supervised`: this
@@ -110,12 +120,17 @@ class SecurityManager {
                         const std::string& path);
   // Restores and releases everything `uuid` holds and deletes the guest (and
   // completes `intentToComplete`), in one transaction; collects problems in
-  // `warnings` instead of stopping half-way.
-  void undoGuest(const std::string& uuid, std::vector<std::string>& warnings,
-                 std::optional<int64_t> intentToComplete = std::nullopt);
+  // `warnings` instead of stopping half-way. Returns one error per file that
+  // could not be restored: when there is any, nothing is released or
+  // deleted (keepUnrestoredGuest) and `intentToComplete` stays pending.
+  std::vector<Error> undoGuest(const std::string& uuid, std::vector<std::string>& warnings,
+                               std::optional<int64_t> intentToComplete = std::nullopt);
   // undoGuest inside the caller's transaction.
-  void undoGuestLocked(const std::string& uuid, std::vector<std::string>& warnings,
-                       std::optional<int64_t> intentToComplete);
+  std::vector<Error> undoGuestLocked(const std::string& uuid, std::vector<std::string>& warnings,
+                                     std::optional<int64_t> intentToComplete);
+  void restoreRemembered(const AuditGuest& guest, const RememberedResource& original,
+                         std::vector<std::string>& warnings);
+  void keepUnrestoredGuest(const std::string& uuid, std::optional<int64_t> pendingIntent);
   void completeSuperviseIntents(const std::string& uuid);
   // A pending intent of the guest whose worker process is still alive.
   bool someoneWorksOn(const std::string& uuid);

@@ -1,10 +1,10 @@
 // Changing a guest's file without being tricked into changing another one.
 //
-// The path was resolved once, fully (realpath), when the prepare started.
-// Here it is opened with O_PATH and no symlink anywhere (openat2
-// RESOLVE_NO_SYMLINKS): a path swapped for a symlink since then fails with
-// ELOOP instead of leading us to its target. Every check and every change
-// then goes through that one fd, so the object checked is the object changed.
+// The file is found once, by the kernel-side walk of secdriver/guest_path.h
+// (or, at restore, by its file handle: secdriver/file_identity.h), and held
+// as an O_PATH fd. Every check and every change then goes through that one
+// fd, so the object checked is the object changed, whatever happens to its
+// names meanwhile.
 #pragma once
 
 #include <sys/stat.h>
@@ -14,6 +14,7 @@
 
 #include "alloc/store.h"
 #include "core/unique_fd.h"
+#include "secdriver/guest_path.h"
 
 namespace seclabel {
 
@@ -21,28 +22,42 @@ class SelinuxHost;
 
 class SafeFile {
  public:
-  // Opens `resolvedPath` (absolute, symlink-free) with O_PATH. Throws Error
-  // naming the path: ENOENT, ELOOP (a symlink appeared), and a type other
-  // than a regular file or block device (Error InvalidInput).
-  static SafeFile open(const std::string& resolvedPath);
+  // openGuestPath(path, object): every rule of guest_path.h. Throws Error
+  // naming the path.
+  static SafeFile open(const std::string& path, GuestObject object);
 
+  // The file `original` remembers, wherever it is now
+  // (locateRememberedFile); nullopt when it no longer exists. Throws Error
+  // when it cannot be found.
+  static std::optional<SafeFile> locate(const RememberedResource& original);
+
+  // The path it was found under (resolved: no symlink in it).
   const std::string& path() const { return path_; }
   const struct stat& status() const { return stat_; }
   int fd() const { return fd_.get(); }
   bool isBlockDevice() const { return S_ISBLK(stat_.st_mode); }
 
-  // The owner, mode and security.selinux as they are now (ENOTSUP on the
-  // xattr is recorded, not an error).
-  RememberedResource captureOriginal(const SelinuxHost& selinux) const;
+  // Its owner, mode, the exact bytes of security.selinux, of the POSIX ACLs
+  // and of security.capability, and its file handle, as they are now. A
+  // file system without xattrs of some kind records them as absent
+  // (selinuxXattrSupported = false for security.selinux).
+  RememberedResource captureOriginal() const;
 
   // fchownat(fd, "", AT_EMPTY_PATH): the inode we opened, whatever the path
   // points to now. Throws Error with errno.
   void changeOwner(uid_t uid, gid_t gid);
   void setSelinuxLabel(SelinuxHost& selinux, const std::string& label);
 
-  // Puts back exactly what `original` recorded: owner, mode, and the
-  // security.selinux value or its absence. Throws Error on failure.
+  // Puts back exactly what `original` recorded: owner, group, mode (setuid
+  // and setgid bits included), and, for an original with exact xattrs, the
+  // bytes of security.selinux, the access and default ACLs and
+  // security.capability, each removed when the original had none (an ACL
+  // the guest added goes). An original from an older store puts back owner,
+  // mode and the selinux label as before. Throws Error on failure.
   void restore(SelinuxHost& selinux, const RememberedResource& original);
+
+  // st_nlink now (the guest may have added names since it was opened).
+  nlink_t currentLinkCount() const;
 
  private:
   SafeFile(std::string path, UniqueFd fd, const struct stat& st)
@@ -51,9 +66,6 @@ class SafeFile {
   UniqueFd fd_;
   struct stat stat_;
 };
-
-// realpath(3) of `path`, naming the path in the error (ENOENT etc.).
-std::string resolvePathOnce(const std::string& path);
 
 // True for errno values that mean "this file system will not let root label
 // this file": EPERM (root_squash), ENOTSUP/EOPNOTSUPP (no xattrs), EROFS,

@@ -1,7 +1,6 @@
 #include "secdriver/selinux_host.h"
 
 #include <fcntl.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -12,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/unique_fd.h"
+#include "secdriver/file_xattrs.h"
 
 namespace seclabel {
 
@@ -27,11 +27,6 @@ const char* toString(SelinuxMode mode) {
 namespace {
 
 constexpr const char* kXattrName = "security.selinux";
-
-// xattrs cannot be read or written through an O_PATH fd directly; the
-// /proc/self/fd/N magic link reaches the very inode the fd refers to, so the
-// object checked when the fd was opened is the object labeled.
-std::string procFdPath(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 
 std::optional<std::string> firstLines(const char* path, int count, int index) {
   if (!path) return std::nullopt;
@@ -61,30 +56,24 @@ class SystemSelinuxHost final : public SelinuxHost {
   }
 
   std::optional<std::string> getFileLabel(int fd) const override {
-    std::string path = procFdPath(fd);
-    char buffer[4096 + 1];
-    ssize_t n = ::getxattr(path.c_str(), kXattrName, buffer, sizeof buffer - 1);
-    if (n < 0) {
-      if (errno == ENODATA) return std::nullopt;
-      throw Error::fromErrno("cannot read security.selinux", errno);
-    }
-    // The kernel stores the context with a trailing NUL; keep it out.
-    while (n > 0 && buffer[n - 1] == '\0') --n;
-    return std::string(buffer, static_cast<size_t>(n));
+    auto value = readXattr(fd, kXattrName);
+    if (!value) return std::nullopt;
+    // The kernel stores the context with a trailing NUL; the label is the
+    // text before it (the exact bytes are what RememberedResource keeps).
+    while (!value->empty() && value->back() == '\0') value->pop_back();
+    return value;
   }
 
   void setFileLabel(int fd, const std::string& label) override {
-    std::string path = procFdPath(fd);
     // Written with the trailing NUL, as setfilecon(3) does.
-    if (::setxattr(path.c_str(), kXattrName, label.c_str(), label.size() + 1, 0) != 0)
-      throw Error::fromErrno("cannot set security.selinux to " + label, errno);
+    try {
+      writeXattr(fd, kXattrName, std::string_view(label.c_str(), label.size() + 1));
+    } catch (const Error& e) {
+      throw Error::fromErrno("cannot set security.selinux to " + label, e.errnum());
+    }
   }
 
-  void removeFileLabel(int fd) override {
-    std::string path = procFdPath(fd);
-    if (::removexattr(path.c_str(), kXattrName) != 0 && errno != ENODATA)
-      throw Error::fromErrno("cannot remove security.selinux", errno);
-  }
+  void removeFileLabel(int fd) override { removeXattr(fd, kXattrName); }
 
   int setExecContext(const char* context) noexcept override {
     // Written directly rather than through setexeccon(3): this runs between

@@ -71,6 +71,8 @@ struct Disk {
 struct PathResource {
   std::string path;
   std::vector<DeviceSeclabel> seclabels;
+  // serial/console only: the <serial type=...> (file, dev, pipe, unix).
+  std::string chardevType;
   const DeviceSeclabel* seclabelFor(const std::string& model) const;
   bool operator==(const PathResource&) const = default;
 };

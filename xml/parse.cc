@@ -283,7 +283,9 @@ std::optional<PathResource> parseOsPath(pugi::xml_node os, const char* name) {
   if (!node) return std::nullopt;
   std::string path = elementText(node);
   if (path.empty()) return std::nullopt;
-  return PathResource{checkedPath(node, path, std::string(name) + " path"), {}};
+  PathResource resource;
+  resource.path = checkedPath(node, path, std::string(name) + " path");
+  return resource;
 }
 
 // serial/console backed by something on the host file system.
@@ -302,6 +304,7 @@ std::vector<PathResource> parseChardevs(pugi::xml_node devices, const DeviceSecl
     PathResource resource;
     resource.path = checkedPath(source, *path, "character device path");
     resource.seclabels = parseDeviceSeclabels(source, rules);
+    resource.chardevType = std::string(type);
     chardevs.push_back(std::move(resource));
   }
   return chardevs;

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "alloc/sqlite_schema.h"
 #include "alloc/store.h"
 #include "core/error.h"
 #include "tests/alloc/store_audit.h"
@@ -46,7 +47,7 @@ TEST(StoreOpen, CreatesAPrivateDirectoryAndDatabaseWhateverTheUmask) {
 TEST(StoreOpen, UsesWalAndTheCurrentSchemaVersion) {
   TempStateDir dir;
   auto store = openSqliteStore(dir.stateDir());
-  EXPECT_EQ(testing::queryInteger(dir.databasePath(), "PRAGMA user_version"), 1);
+  EXPECT_EQ(testing::queryInteger(dir.databasePath(), "PRAGMA user_version"), kSqliteSchemaVersion);
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(dir.databasePath().c_str(), &db), SQLITE_OK);
   sqlite3_stmt* statement = nullptr;
@@ -104,6 +105,37 @@ TEST(StoreOpen, ANewStoreUses1KiBPagesAndAnExistingOneKeepsItsSize) {
   EXPECT_EQ(testing::queryInteger(older.databasePath(), "PRAGMA page_size"), 4096);
   EXPECT_EQ(openSqliteStore(older.stateDir())->holderOf(IdentityKind::Dac, id),
             (Owner{"u", "n", "h"}));
+}
+
+TEST(StoreOpen, AStoreOfSchemaOneIsMigratedAndItsOriginalsReadAsBefore) {
+  TempStateDir dir;
+  openSqliteStore(dir.stateDir());
+  // Back to what schema 1 wrote: its columns only, one remembered file.
+  execSql(dir.databasePath(),
+          "ALTER TABLE resources DROP COLUMN handle_type; "
+          "ALTER TABLE resources DROP COLUMN handle; "
+          "ALTER TABLE resources DROP COLUMN handle_fsid; "
+          "ALTER TABLE resources DROP COLUMN exact_xattrs; "
+          "ALTER TABLE resources DROP COLUMN xattr_selinux; "
+          "ALTER TABLE resources DROP COLUMN xattr_acl_access; "
+          "ALTER TABLE resources DROP COLUMN xattr_acl_default; "
+          "ALTER TABLE resources DROP COLUMN xattr_capability; "
+          "INSERT INTO resources (dev, ino, path, uid, gid, mode, selinux_label, "
+          "selinux_xattr_supported, remembered_at) VALUES (2051, 77, '/img/a.qcow2', 107, 108, "
+          "416, 'system_u:object_r:virt_image_t:s0', 1, 0); "
+          "INSERT INTO resource_holders (dev, ino, guest_uuid, use, refs) "
+          "VALUES (2051, 77, 'u', 'exclusive', 1); "
+          "PRAGMA user_version = 1");
+  auto store = openSqliteStore(dir.stateDir());
+  EXPECT_EQ(testing::queryInteger(dir.databasePath(), "PRAGMA user_version"),
+            kSqliteSchemaVersion);
+  auto held = store->resourcesOf("u");
+  ASSERT_EQ(held.size(), 1u);
+  EXPECT_EQ(held[0].original.path, "/img/a.qcow2");
+  EXPECT_EQ(held[0].original.mode, 0640u);
+  EXPECT_EQ(held[0].original.selinuxLabel, "system_u:object_r:virt_image_t:s0");
+  EXPECT_FALSE(held[0].original.xattrs.has_value()) << "schema 1 kept no exact xattrs";
+  EXPECT_FALSE(held[0].original.handle.has_value());
 }
 
 TEST(StoreOpen, RefusesADatabaseFromANewerSeclabel) {

@@ -144,6 +144,24 @@ TEST_F(StoreRecords, DeviceAndInodeNumbersKeepAllSixtyFourBits) {
   EXPECT_EQ(store->resourcesOf(kUuidA).at(0).original, original);
 }
 
+TEST_F(StoreRecords, ExactXattrsAndTheFileHandleKeepEveryByte) {
+  RememberedResource original = image();
+  original.xattrs = AccessXattrs{std::string("system_u:object_r:x_t:s0"),  // no trailing NUL
+                                 std::string("\x02\0\0\0\x01\0\x06\0\xff\xff\xff\xff", 12),
+                                 std::nullopt, std::string("", 0)};
+  original.handle = FileHandle{1, std::string("\0\x01\0\xfe\0", 5), ~uint64_t(0) - 7};
+  store->remember(original, kUuidA, ResourceUse::Exclusive);
+  EXPECT_EQ(store->resourcesOf(kUuidA).at(0).original, original);
+  EXPECT_EQ(store->forget(original.dev, original.ino, kUuidA), original);
+}
+
+TEST_F(StoreRecords, AnOriginalWithoutHandleOrExactXattrsStaysWithout) {
+  RememberedResource original = image();
+  ASSERT_FALSE(original.xattrs || original.handle);
+  store->remember(original, kUuidA, ResourceUse::Exclusive);
+  EXPECT_EQ(store->resourcesOf(kUuidA).at(0).original, original);
+}
+
 TEST_F(StoreRecords, SharedImageIsRestoredOnlyWhenTheLastGuestForgetsIt) {
   store->putGuest(guestRecord(kUuidB, "db"));
   EXPECT_TRUE(store->remember(image(), kUuidA, ResourceUse::Shared));

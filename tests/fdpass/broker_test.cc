@@ -172,6 +172,11 @@ class BrokerTest : public ::testing::Test {
 
 TEST_F(BrokerTest, GuestUidGetsItsOwnWritableDiskAsReadWriteAndReadOnlyFds) {
   EXPECT_EQ(askAs(kGuestUid, "web", "vda", DiskAccess::ReadWrite, 2), kGranted);
+  // A grant is recorded once the reply is on its way: the client may be
+  // done before the server thread wrote it.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (auditor_.records().empty() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   auto records = auditor_.records();
   ASSERT_EQ(records.size(), 1u);
   EXPECT_EQ(records[0].kind, "fd");
@@ -261,15 +266,67 @@ TEST_F(BrokerTest, ReadOnlyOnAWritableDiskGetsOnlyAReadOnlyFd) {
 }
 
 TEST_F(BrokerTest, SymlinkSwappedInForTheImageIsRefused) {
+  // Planted by someone who is not root (the image directory's owner, say):
+  // it may lead only to what they own, and the secret is root's.
   std::string secret = testing::makeImage(dir_.file("secret.raw"), "raw");
   ASSERT_EQ(::unlink(webDisk_.c_str()), 0);
   ASSERT_EQ(::symlink(secret.c_str(), webDisk_.c_str()), 0);
+  ASSERT_EQ(::lchown(webDisk_.c_str(), kGuestUid, kGuestUid), 0);
   EXPECT_EQ(askAs(kGuestUid, "web", "vda", DiskAccess::ReadWrite, 2),
             static_cast<int>(ExitCode::PermissionDenied));
   auto records = auditor_.records();
   ASSERT_EQ(records.size(), 1u);
   EXPECT_EQ(records[0].kind, "fd");
   EXPECT_FALSE(records[0].success);
+}
+
+TEST_F(BrokerTest, ASymlinkAStrangerPlantedInAStickyWorldWritableDirectoryIsRefused) {
+  std::string ww = dir_.file("ww");
+  ASSERT_EQ(::mkdir(ww.c_str(), 0755), 0);
+  ASSERT_EQ(::chmod(ww.c_str(), 01777), 0);
+  ASSERT_EQ(::symlink(dbDisk_.c_str(), (ww + "/web.qcow2").c_str()), 0);
+  ASSERT_EQ(::lchown((ww + "/web.qcow2").c_str(), kStrangerUid, kStrangerUid), 0);
+  directory_.guests[0].disks["vdc"] = {ww + "/web.qcow2", DiskAccess::ReadWrite};
+  EXPECT_EQ(askAs(kGuestUid, "web", "vdc", DiskAccess::ReadWrite, 2),
+            static_cast<int>(ExitCode::PermissionDenied));
+}
+
+TEST_F(BrokerTest, AHardLinkOfAnotherGuestsImageIsRefused) {
+  std::string link = images_ + "/web-extra.qcow2";
+  ASSERT_EQ(::link(dbDisk_.c_str(), link.c_str()), 0);
+  directory_.guests[0].disks["vdc"] = {link, DiskAccess::ReadWrite};
+  EXPECT_EQ(askAs(kGuestUid, "web", "vdc", DiskAccess::ReadWrite, 2),
+            static_cast<int>(ExitCode::PermissionDenied));
+  try {
+    requestDiskFds(socket_, "web", "vdc", DiskAccess::ReadOnly);
+    FAIL() << "root got an fd of a hard-linked image";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("2 hard links"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(BrokerTest, KernelInterfaceFilesAreNeverHandedOut) {
+  // A disk on /proc or /sys that a prepare once served by fd passing: the
+  // guest would get an O_RDWR fd of a kernel knob opened by root.
+  directory_.guests[0].disks["vdc"] = {"/proc/sys/kernel/hostname", DiskAccess::ReadWrite};
+  directory_.guests[0].disks["vdd"] = {"/proc/sys/kernel/core_pattern", DiskAccess::ReadWrite};
+  directory_.guests[0].disks["vde"] = {"/sys/kernel/uevent_seqnum", DiskAccess::ReadOnly};
+  EXPECT_EQ(askAs(kGuestUid, "web", "vdc", DiskAccess::ReadWrite, 2),
+            static_cast<int>(ExitCode::PermissionDenied));
+  EXPECT_EQ(askAs(kGuestUid, "web", "vdd", DiskAccess::ReadWrite, 2),
+            static_cast<int>(ExitCode::PermissionDenied));
+  EXPECT_EQ(askAs(kGuestUid, "web", "vde", DiskAccess::ReadOnly, 1),
+            static_cast<int>(ExitCode::PermissionDenied));
+  for (const auto& record : auditor_.records()) {
+    EXPECT_EQ(record.kind, "fd");
+    EXPECT_FALSE(record.success) << record.pathOrReason;
+  }
+  try {
+    requestDiskFds(socket_, "web", "vdc", DiskAccess::ReadOnly);
+    FAIL() << "root got an fd of /proc/sys/kernel/hostname";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("is on proc"), std::string::npos) << e.what();
+  }
 }
 
 TEST_F(BrokerTest, FifoSwappedInForTheImageIsRefusedWithoutHanging) {

@@ -54,17 +54,41 @@ TEST(OpenImage, OpensARegularFileInTheAskedMode) {
   EXPECT_TRUE(S_ISREG(ro.status.st_mode));
 }
 
-TEST(OpenImage, RefusesASymlinkAsLastComponent) {
+TEST(OpenImage, RefusesASymlinkSomeoneElsePlantedToAFileTheyDoNotOwn) {
+  if (!testing::runningAsRoot()) GTEST_SKIP() << "needs root: the link belongs to another uid";
   TempDir dir;
   std::string image = testing::makeImage(dir.file("a.raw"), "raw");
   ASSERT_EQ(::symlink(image.c_str(), dir.file("link").c_str()), 0);
+  ASSERT_EQ(::lchown(dir.file("link").c_str(), testing::kStrangerUid, testing::kStrangerUid), 0);
   try {
     openImage(dir.file("link"), FdMode::ReadOnly);
     FAIL() << "followed a symlink";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ExitCode::PermissionDenied);
-    EXPECT_EQ(e.errnum(), ELOOP);
+    EXPECT_EQ(e.errnum(), EACCES);
     EXPECT_NE(std::string(e.what()).find(dir.file("link")), std::string::npos);
+  }
+}
+
+TEST(OpenImage, FollowsASymlinkRootMadeAsThePrepareDoes) {
+  if (!testing::runningAsRoot()) GTEST_SKIP() << "needs root: root's own link";
+  TempDir dir;
+  std::string image = testing::makeImage(dir.file("a.raw"), "raw");
+  ASSERT_EQ(::symlink(image.c_str(), dir.file("link").c_str()), 0);
+  OpenedImage opened = openImage(dir.file("link"), FdMode::ReadOnly);
+  struct stat status;
+  ASSERT_EQ(::stat(image.c_str(), &status), 0);
+  EXPECT_EQ(opened.status.st_ino, status.st_ino);
+}
+
+TEST(OpenImage, RefusesKernelInterfaceFiles) {
+  for (const char* path : {"/proc/sys/kernel/hostname", "/sys/kernel/uevent_seqnum"}) {
+    try {
+      openImage(path, FdMode::ReadOnly);
+      FAIL() << "opened " << path;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ExitCode::PermissionDenied) << path;
+    }
   }
 }
 

@@ -180,15 +180,20 @@ TEST_F(LabelingRules, ASymlinkNamedInTheXmlLabelsItsTarget) {
 // ---- restore ------------------------------------------------------------------
 
 TEST_F(LabelingRules, RestorePutsBackOwnerModeWithSetuidSetgidAndTheXattr) {
+  // A writable image may not be setuid or setgid (RefusesAWritableImage...
+  // in failure_test.cc); a read-only one may, and keeps those bits.
   Original setgid = original;
-  setgid.mode = 06755;  // chown clears these bits: restore must put them back
-  std::string disk = scratch.makeFile("setgid.img", setgid);
+  setgid.mode = 06755;
+  Original plain = original;
+  plain.mode = 0751;
+  std::string disk = scratch.makeFile("disk.img", plain);
   std::string readonly = scratch.makeFile("ro.img", setgid);
   harness.prepare(domainXml("g1", uuidFor(1),
                             {{disk, "vda"}, {.path = readonly, .target = "vdb", .readonly = true}}));
-  ASSERT_NE(fileState(disk), (FileState{setgid.uid, setgid.gid, setgid.mode, setgid.selinux}));
+  ASSERT_NE(fileState(disk), (FileState{plain.uid, plain.gid, plain.mode, plain.selinux}));
+  ASSERT_NE(fileState(readonly), (FileState{setgid.uid, setgid.gid, setgid.mode, setgid.selinux}));
   harness.manager->restore("g1");
-  EXPECT_EQ(fileState(disk), (FileState{setgid.uid, setgid.gid, 06755, setgid.selinux}));
+  EXPECT_EQ(fileState(disk), (FileState{plain.uid, plain.gid, 0751, plain.selinux}));
   EXPECT_EQ(fileState(readonly), (FileState{setgid.uid, setgid.gid, 06755, setgid.selinux}));
   EXPECT_TRUE(storeHoldsNothingFor(*harness.store, uuidFor(1)));
 }

@@ -26,11 +26,40 @@ std::optional<std::string> selinuxXattr(const std::string& path) {
   char buffer[4097];
   ssize_t n = ::lgetxattr(path.c_str(), "security.selinux", buffer, sizeof buffer);
   if (n < 0) {
-    if (errno == ENODATA) return std::nullopt;
+    if (errno == ENODATA || errno == ENOTSUP) return std::nullopt;  // ENOTSUP: ramfs
     throw std::runtime_error("lgetxattr " + path + ": " + std::strerror(errno));
   }
   while (n > 0 && buffer[n - 1] == '\0') --n;
   return std::string(buffer, static_cast<size_t>(n));
+}
+
+std::optional<std::string> rawXattr(const std::string& path, const std::string& name) {
+  char buffer[65536];
+  ssize_t n = ::lgetxattr(path.c_str(), name.c_str(), buffer, sizeof buffer);
+  if (n < 0) {
+    if (errno == ENODATA || errno == ENOTSUP) return std::nullopt;
+    throw std::runtime_error("lgetxattr " + path + " " + name + ": " + std::strerror(errno));
+  }
+  return std::string(buffer, static_cast<size_t>(n));
+}
+
+void setRawXattr(const std::string& path, const std::string& name, const std::string& bytes) {
+  if (::lsetxattr(path.c_str(), name.c_str(), bytes.data(), bytes.size(), 0) != 0)
+    throw std::runtime_error("lsetxattr " + path + " " + name + ": " + std::strerror(errno));
+}
+
+std::string posixAcl(const std::vector<AclEntry>& entries) {
+  std::string bytes;
+  auto put = [&](uint32_t value, int size) {
+    for (int i = 0; i < size; ++i) bytes += static_cast<char>((value >> (8 * i)) & 0xff);
+  };
+  put(2, 4);  // POSIX_ACL_XATTR_VERSION, little endian as the kernel's format
+  for (const AclEntry& entry : entries) {
+    put(entry.tag, 2);
+    put(entry.perm, 2);
+    put(entry.id, 4);
+  }
+  return bytes;
 }
 
 std::ostream& operator<<(std::ostream& out, const FileState& state) {
@@ -60,6 +89,18 @@ Scratch::~Scratch() {
   std::filesystem::remove_all(root_, ignored);
 }
 
+std::string Scratch::mountFilesystem(const std::string& type, const std::string& name,
+                                     std::string* why) {
+  std::string mountPoint = path(name);
+  std::filesystem::create_directories(mountPoint);
+  if (::mount("none", mountPoint.c_str(), type.c_str(), 0, nullptr) != 0) {
+    if (why) *why = "cannot mount " + type + ": " + std::strerror(errno);
+    return {};
+  }
+  noteMount(mountPoint);
+  return mountPoint;
+}
+
 void Scratch::setOriginal(const std::string& path, const Original& original) {
   if (::lchown(path.c_str(), original.uid, original.gid) != 0)
     throw std::runtime_error("chown " + path + ": " + std::strerror(errno));
@@ -70,7 +111,8 @@ void Scratch::setOriginal(const std::string& path, const Original& original) {
     if (::lsetxattr(path.c_str(), "security.selinux", original.selinux->c_str(),
                     original.selinux->size() + 1, 0) != 0)
       throw std::runtime_error("setxattr " + path + ": " + std::strerror(errno));
-  } else if (::lremovexattr(path.c_str(), "security.selinux") != 0 && errno != ENODATA) {
+  } else if (::lremovexattr(path.c_str(), "security.selinux") != 0 && errno != ENODATA &&
+             errno != ENOTSUP) {
     throw std::runtime_error("removexattr " + path + ": " + std::strerror(errno));
   }
 }
@@ -156,6 +198,16 @@ Harness::Harness(const Scratch& scratch, Config config, SelinuxHost* host)
   manager = std::make_unique<SecurityManager>(
       config, *store, host ? *host : *realHost,
       [this](const std::string& warning) { warnings.push_back(warning); });
+}
+
+void Harness::auditToFile(const std::string& path) {
+  AuditConfig config;
+  config.sink = AuditSink::File;
+  config.path = path;
+  config.required = true;
+  auditLog = makeAuditLog(config, [this](const std::string& warning) { warnings.push_back(warning); });
+  auditLog->ensureUsable();
+  manager->setAudit(auditLog.get());
 }
 
 GuestRecord Harness::prepare(const std::string& xml) {

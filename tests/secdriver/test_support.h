@@ -9,6 +9,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -19,6 +20,7 @@
 #include <gtest/gtest.h>
 
 #include "alloc/store.h"
+#include "audit/audit.h"
 #include "core/config.h"
 #include "core/error.h"
 #include "secdriver/manager.h"
@@ -32,6 +34,20 @@ namespace seclabel::testing {
 // The security.selinux xattr of `path` (not following a final symlink),
 // without the trailing NUL; nullopt when the file has none.
 std::optional<std::string> selinuxXattr(const std::string& path);
+
+// The exact bytes of xattr `name` of `path` (not following a final
+// symlink); nullopt when absent. Nothing trimmed.
+std::optional<std::string> rawXattr(const std::string& path, const std::string& name);
+void setRawXattr(const std::string& path, const std::string& name, const std::string& bytes);
+
+// A system.posix_acl_access/default value (the kernel's xattr format):
+// entries in the kernel's order (by tag, then id).
+struct AclEntry {
+  uint16_t tag;   // 0x01 USER_OBJ, 0x02 USER, 0x04 GROUP_OBJ, 0x08 GROUP, 0x10 MASK, 0x20 OTHER
+  uint16_t perm;  // rwx bits
+  uint32_t id = 0xffffffff;  // uid/gid for USER/GROUP
+};
+std::string posixAcl(const std::vector<AclEntry>& entries);
 
 // Everything restore must put back, read with lstat/lgetxattr.
 struct FileState {
@@ -75,6 +91,11 @@ class Scratch {
 
   // Remembered so that the destructor can unmount it.
   void noteMount(const std::string& mountPoint) { mounts_.push_back(mountPoint); }
+  // Mounts a file system of `type` (ramfs, debugfs, cgroup2, ...) on a new
+  // directory `name`; returns the mount point, or an empty string with the
+  // reason in `why` when the kernel refuses.
+  std::string mountFilesystem(const std::string& type, const std::string& name,
+                              std::string* why = nullptr);
 
  private:
   std::string root_;
@@ -151,6 +172,10 @@ struct Harness {
   std::unique_ptr<Store> store;
   std::unique_ptr<SecurityManager> manager;
   std::vector<std::string> warnings;
+  std::unique_ptr<AuditLog> auditLog;
+
+  // Records go to a JSON-lines file at `path` from now on.
+  void auditToFile(const std::string& path);
 
   // Parses `xml` (inactive form) and prepares it.
   GuestRecord prepare(const std::string& xml);
