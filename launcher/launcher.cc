@@ -189,8 +189,10 @@ void execGuest(SecurityManager& manager, GuestLaunch& launch) {
   // Nothing is logged before the execve: the witness writes the start record
   // once it knows whether the execve succeeded, which this process, by then
   // the guest, could no longer log (launcher/exec_witness.h).
+  // (With `sink = "none"` there is nothing to write: no witness, no fork.)
   std::optional<ExecWitness> witness;
-  if (AuditLog* log = manager.auditLog()) {
+  AuditLog* log = manager.auditLog();
+  if (log && manager.config().audit.sink != AuditSink::None) {
     try {
       witness.emplace(ExecWitness::start(*log, auditGuestOf(launch), ::getpid()));
     } catch (const Error&) {
