@@ -80,8 +80,8 @@ pid_t spawnGuest(SecurityManager& manager, GuestLaunch& launch);
 
 // spawnGuest, then forward SIGTERM, SIGINT, SIGHUP and SIGQUIT to the guest
 // (it is in a session of its own: the terminal's ^C and ^\ reach only this
-// process), wait for it, restore and release. Returns the guest's exit status, 128+N when a
-// signal N killed it.
+// process), wait for it, restore and release. Returns the guest's exit
+// status, 128+N when a signal N killed it.
 int runGuest(SecurityManager& manager, GuestLaunch& launch);
 
 }  // namespace seclabel

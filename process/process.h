@@ -96,6 +96,9 @@ class PreparedIdentity {
   int lastCapability_ = 0;
 };
 
+// At most this many launcher fds survive the identity's close step.
+inline constexpr size_t kMaxLauncherFds = 4;
+
 // The steps, in the order they run.
 enum class ProcessStep : uint8_t {
   None = 0,
@@ -157,7 +160,6 @@ struct ApplyHooks {
 // CAP_SETPCAP (root). `launcherFds` (the spawn helper's report pipe, say; at
 // most kMaxLauncherFds, each O_CLOEXEC so execve closes it) stay open while
 // every other fd above 2 that is not in keepFds() is closed.
-inline constexpr size_t kMaxLauncherFds = 4;
 bool applyProcessIdentity(const PreparedIdentity& identity, SelinuxHost& host,
                           ProcessStepFailure* failure, std::span<const int> launcherFds,
                           const ApplyHooks* hooks = nullptr) noexcept;

@@ -234,6 +234,24 @@ TEST_F(TerminalAttack, AGuestExecedInPlaceFromARootShellCannotTypeIntoIt) {
   EXPECT_EQ(restore.code(), 0) << restore.err;
 }
 
+// The guest's stderr is /dev/null, but seclabel's own message about an exec
+// that failed after the identity was applied still reaches the terminal.
+TEST_F(TerminalAttack, AnExecThatFailsReportsOnTheCallersTerminal) {
+  const std::string garbage = dir_ / "garbage.bin";
+  std::ofstream(garbage) << "\x7f" "ELF but not really";
+  ::chmod(garbage.c_str(), 0755);
+  const size_t from = shell_.mark();
+  ASSERT_TRUE(shell_.runToCompletion(seclabelCommand("exec " + xml_ + " -- " + garbage), "fail"))
+      << shell_.shown();
+  EXPECT_NE(shell_.shown().find("seclabel: cannot execute " + garbage + ": Exec format error", from),
+            std::string::npos)
+      << shell_.shown();
+  EXPECT_NE(shell_.shown().find("fail-status=126", from), std::string::npos) << shell_.shown();
+  Finished recover = runSeclabel(config_, state_, {"recover"});
+  EXPECT_EQ(recover.code(), 0) << recover.err;
+  EXPECT_EQ(ownerOf(image_).uid, 0u);
+}
+
 // A session leader that has a controlling terminal (here: the shell itself
 // replaced by seclabel exec) cannot give the guest a session without it:
 // refused before anything is opened or prepared.
