@@ -151,7 +151,7 @@ TEST(GuestSession, TheGuestLeadsASessionOfItsOwnWithoutAControllingTerminal) {
   EXPECT_EQ(valueOf(report, "devtty"), "ENXIO") << report;
 }
 
-// The attack of the hardening issue, at the process level: the guest holds
+// The attack on a root shell, at the process level: the guest holds
 // the launcher's terminal (granted here, so only the session protects it)
 // and pushes bytes into its input queue. Outside its own controlling
 // terminal the kernel refuses TIOCSTI (EPERM) to a process without
