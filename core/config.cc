@@ -12,6 +12,7 @@
 
 #include <toml++/toml.h>
 
+#include "core/environment.h"
 #include "core/error.h"
 #include "core/interface_name_rule.h"
 
@@ -160,6 +161,9 @@ void applyProcess(const toml::table& table, ProcessConfig& process) {
     std::string key = "process." + std::string(k.str());
     if (k == "no_new_privs") {
       process.noNewPrivs = requireBool(node, key);
+    } else if (k == "env") {
+      process.env = requireStringArray(node, key);
+      for (const std::string& entry : process.env) checkEnvironmentEntry(entry, key);
     } else {
       throw Error::invalidInput(key + ": unknown key");
     }

@@ -60,6 +60,9 @@ struct AuditConfig {
 
 struct ProcessConfig {
   bool noNewPrivs = true;
+  // [process] env: "NAME=VALUE" entries the guest gets on top of the minimal
+  // environment (core/environment.h), each checked by checkEnvironmentEntry.
+  std::vector<std::string> env;
 };
 
 enum class StoreBackend { Sqlite, Etcd };

@@ -19,6 +19,12 @@ enum class ExitCode : int {
   InvalidInput = 2,      // usage, XML, config, unknown guest
   NoIdentity = 3,        // no free identity, or a label/resource conflict
   PermissionDenied = 4,  // the caller may not do this
+  // `exec` and `run` only, as shells use them: the guest command exists but
+  // execve() refused it (EACCES, ENOEXEC, ...), or it does not exist. Every
+  // other failure of a launch keeps its own code above, so a caller can tell
+  // "the command could not start" from "seclabel could not do its part".
+  CannotExecute = 126,
+  CommandNotFound = 127,
 };
 
 class Error : public std::runtime_error {

@@ -119,6 +119,51 @@ std::string jsonStringEscape(std::string_view text) {
 
 constexpr std::string_view kPlaceholderOpen = "{disk:";
 
+// How QEMU reads the argument a placeholder sits in, which decides how the
+// text put there is escaped.
+enum class ArgumentSyntax {
+  // "{...}": QEMU parses an option value that starts with '{' as JSON
+  // (-blockdev, -object, ...): the text goes into a JSON string.
+  Json,
+  // key=value,key=value (-drive file=...,if=virtio): QEMU's option parser
+  // ends a value at a single ',' and reads ",," as one comma, so a path
+  // with a comma would otherwise end the value and start an option of its
+  // own ("/img/a,file.locking=off").
+  OptionList,
+  // Anything else (a bare "{disk:vda}", the value of -hda or -kernel, an
+  // argument of another program): the text is the argument, as it is.
+  Plain,
+};
+
+ArgumentSyntax syntaxOf(std::string_view arg) {
+  // A leading placeholder is not JSON: the expanded argument starts with the
+  // path, which is what QEMU looks at.
+  if (!arg.empty() && arg.front() == '{' && arg.substr(0, kPlaceholderOpen.size()) != kPlaceholderOpen)
+    return ArgumentSyntax::Json;
+  // Outside the placeholders, any '=' or ',' makes it QEMU option syntax.
+  // In doubt this doubles commas: a path QEMU cannot find fails safe, a
+  // comma that splits a value does not.
+  std::size_t pos = 0;
+  for (;;) {
+    std::size_t open = arg.find(kPlaceholderOpen, pos);
+    std::string_view literal = arg.substr(pos, open == std::string_view::npos ? open : open - pos);
+    if (literal.find_first_of("=,") != std::string_view::npos) return ArgumentSyntax::OptionList;
+    if (open == std::string_view::npos) return ArgumentSyntax::Plain;
+    std::size_t close = arg.find('}', open);
+    if (close == std::string_view::npos) return ArgumentSyntax::Plain;  // refused by the caller
+    pos = close + 1;
+  }
+}
+
+std::string escapeFor(ArgumentSyntax syntax, std::string_view text) {
+  switch (syntax) {
+    case ArgumentSyntax::Json: return jsonStringEscape(text);
+    case ArgumentSyntax::OptionList: return doubleCommas(text);
+    case ArgumentSyntax::Plain: break;
+  }
+  return std::string(text);
+}
+
 }  // namespace
 
 std::vector<std::string> addFdArguments(const CommandLineFdset& fdset) {
@@ -144,7 +189,7 @@ std::vector<std::string> expandDiskPlaceholders(
       out.push_back(arg);
       continue;
     }
-    const bool jsonArgument = !arg.empty() && arg.front() == '{';
+    const ArgumentSyntax syntax = syntaxOf(arg);
     std::string expanded;
     std::vector<std::string> addFds;
     std::size_t pos = 0;
@@ -176,7 +221,7 @@ std::vector<std::string> expandDiskPlaceholders(
           for (std::string& a : addFdArguments(fdset)) addFds.push_back(std::move(a));
         }
       }
-      expanded += jsonArgument ? jsonStringEscape(source) : doubleCommas(source);
+      expanded += escapeFor(syntax, source);
       pos = close + 1;
     }
     if (!addFds.empty()) {

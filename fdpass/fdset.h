@@ -97,9 +97,12 @@ using DiskArgument = std::variant<std::string, CommandLineFdset>;
 
 // Expands every "{disk:TARGET}" in `argv` (argv[0] is the program and is left
 // alone) with the source of disk TARGET: the path itself, or /dev/fdset/N.
-// Replacement text is escaped for where it lands: inside a JSON argument
-// (one starting with '{', e.g. -blockdev '{"driver":...}') it is JSON-string
-// escaped; elsewhere (QEMU's key=value,... syntax) commas are doubled.
+// Replacement text is escaped for where it lands, as QEMU will read it:
+// inside a JSON argument (one starting with '{' other than a placeholder,
+// e.g. -blockdev '{"driver":...}') it is JSON-string escaped; in QEMU's
+// key=value,... syntax (an argument with '=' or ',' outside its
+// placeholders) commas are doubled; anywhere else (a bare "{disk:vda}") it
+// is inserted as it is.
 // For an fd set, its -add-fd arguments are inserted once, right before the
 // first argument that uses it; when that argument is the value of an option
 // ("-drive" "file={disk:vda},..."), before the option. Unused entries of

@@ -1,5 +1,6 @@
 #include "launcher/launcher.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -7,11 +8,14 @@
 #include <cerrno>
 #include <map>
 
+#include "core/environment.h"
 #include "core/error.h"
 #include "fdpass/fdset.h"
 #include "audit/audit.h"
+#include "launcher/exec_witness.h"
 #include "secdriver/process_liveness.h"
 #include "process/process_spawn.h"
+#include "process/session.h"
 #include "xml/xml.h"
 
 namespace seclabel {
@@ -34,6 +38,45 @@ std::optional<GuestRecord> preparedGuest(SecurityManager& manager, const Domain&
     throw Error::conflict("guest " + record->name + " is already running (pid " +
                           std::to_string(*record->pid) + ")");
   return record;
+}
+
+AuditGuest auditGuestOf(const GuestLaunch& launch) {
+  return {launch.record.domainType, launch.record.name, launch.record.uuid};
+}
+
+void auditControl(SecurityManager& manager, const GuestLaunch& launch, AuditControlOp op,
+                  const char* reason, std::optional<pid_t> pid, AuditOutcome outcome) {
+  if (AuditLog* log = manager.auditLog())
+    log->write(audit::control(auditGuestOf(launch), op, reason, pid, outcome));
+}
+
+// Opens the fds of one fd-passed disk for the guest and audits the open as
+// the broker does: one VIRT_RESOURCE reason=open record with the access
+// asked for, the device number of what was opened (block devices, from the
+// fd) and the outcome.
+std::vector<OpenedImage> openAuditedDiskImages(SecurityManager& manager,
+                                               const GuestLaunch& launch,
+                                               const FdPassedDisk& passed) {
+  const AuditAccess access =
+      passed.access == DiskAccess::ReadOnly ? AuditAccess::ReadOnly : AuditAccess::ReadWrite;
+  AuditLog* log = manager.auditLog();
+  std::vector<OpenedImage> images;
+  try {
+    images = openDiskImages(passed.path, passed.access);
+  } catch (const Error&) {
+    if (log)
+      log->write(audit::resourceOpen(auditGuestOf(launch), passed.path, std::nullopt, access,
+                                     AuditOutcome::Failure));
+    throw;
+  }
+  if (log) {
+    const OpenedImage& first = images.front();
+    std::optional<dev_t> rdev;
+    if (first.isBlockDevice()) rdev = first.status.st_rdev;
+    log->write(audit::resourceOpen(auditGuestOf(launch), passed.path, rdev, access,
+                                   AuditOutcome::Success));
+  }
+  return images;
 }
 
 std::map<std::string, DiskArgument> diskArguments(SecurityManager& manager,
@@ -61,7 +104,7 @@ std::map<std::string, DiskArgument> diskArguments(SecurityManager& manager,
     CommandLineFdset fdset{++fdsetId, {}};
     // Opened here, as root, before the identity is dropped: the guest's uid
     // may not open the file itself (root_squash, no labels, policy).
-    for (OpenedImage& image : openDiskImages(passed.path, passed.access)) {
+    for (OpenedImage& image : openAuditedDiskImages(manager, launch, passed)) {
       UniqueFd copy = inheritableCopy(image.fd.get());
       fdset.fds.push_back({copy.get(), fdsetOpaque(image.mode, passed.path)});
       inherited.push_back(std::move(copy));
@@ -71,19 +114,34 @@ std::map<std::string, DiskArgument> diskArguments(SecurityManager& manager,
   return disks;
 }
 
-void auditControl(SecurityManager& manager, const GuestLaunch& launch, AuditControlOp op,
-                  const char* reason, std::optional<pid_t> pid, AuditOutcome outcome) {
-  if (AuditLog* log = manager.auditLog())
-    log->write(audit::control({launch.record.domainType, launch.record.name, launch.record.uuid},
-                              op, reason, pid, outcome));
+// What can be refused without the store is refused before anything is
+// prepared: invalid input then changes nothing and writes no record.
+void checkLaunchInput(const Domain& domain, const std::vector<std::string>& argvTemplate,
+                      const LaunchOptions& options) {
+  if (argvTemplate.empty()) throw Error::invalidInput("no command to run");
+  // Every {disk:TARGET} names a disk of the domain (expanded with the paths
+  // only for the check).
+  std::map<std::string, DiskArgument> declared;
+  for (const Disk& disk : domain.disks)
+    if (disk.source && !disk.target.empty()) declared[disk.target] = disk.source->path;
+  (void)expandDiskPlaceholders(argvTemplate, declared);
+  for (int fd : options.keepFds) {
+    if (fd < 0 || ::fcntl(fd, F_GETFD) < 0)
+      throw Error::invalidInput("cannot keep fd " + std::to_string(fd) +
+                                " for the guest: it is not open");
+    if (options.terminal == TerminalAccess::Withhold && isTerminal(fd))
+      throw Error::invalidInput("cannot keep fd " + std::to_string(fd) +
+                                " for the guest: it is a terminal (--tty allows it)");
+  }
+  for (const std::string& entry : options.environment) checkEnvironmentEntry(entry, "--env");
 }
 
 }  // namespace
 
 GuestLaunch prepareLaunch(SecurityManager& manager, Domain domain,
                           const std::vector<std::string>& argvTemplate,
-                          const std::vector<int>& keepFds) {
-  if (argvTemplate.empty()) throw Error::invalidInput("no command to run");
+                          const LaunchOptions& options) {
+  checkLaunchInput(domain, argvTemplate, options);
   GuestLaunch launch{};
   if (auto record = preparedGuest(manager, domain)) {
     launch.record = *record;
@@ -111,7 +169,9 @@ GuestLaunch prepareLaunch(SecurityManager& manager, Domain domain,
       identity.gid = ::getgid();
     }
     identity.noNewPrivs = manager.config().process.noNewPrivs;
-    identity.keepFds = keepFds;
+    identity.environment = guestEnvironment(manager.config().process.env, options.environment);
+    identity.terminal = options.terminal;
+    identity.keepFds = options.keepFds;
     for (const UniqueFd& fd : inherited) identity.keepFds.push_back(fd.get());
     launch.identity = PreparedIdentity::prepare(identity, manager.selinuxHost());
     launch.inheritedFds = std::move(inherited);
@@ -123,14 +183,36 @@ GuestLaunch prepareLaunch(SecurityManager& manager, Domain domain,
 }
 
 void execGuest(SecurityManager& manager, GuestLaunch& launch) {
-  manager.markRunning(launch.record.uuid, ::getpid());
-  // Written before execve: afterwards this process is the guest and has no
-  // right to write audit records. A failed exec is recorded as a stop.
-  auditControl(manager, launch, AuditControlOp::Start, "booted", ::getpid(), AuditOutcome::Success);
+  auto failed = [&] {
+    auditControl(manager, launch, AuditControlOp::Start, "booted", ::getpid(),
+                 AuditOutcome::Failure);
+  };
   try {
-    execWithIdentity(launch.argv, *launch.identity, manager.selinuxHost());
+    manager.markRunning(launch.record.uuid, ::getpid());
   } catch (const Error&) {
-    auditControl(manager, launch, AuditControlOp::Stop, "failed", ::getpid(), AuditOutcome::Failure);
+    failed();
+    throw;
+  }
+  // Nothing is logged before the execve: the witness writes the start record
+  // once it knows whether the execve succeeded, which this process, by then
+  // the guest, could no longer log (launcher/exec_witness.h).
+  // (With `sink = "none"` there is nothing to write: no witness, no fork.)
+  std::optional<ExecWitness> witness;
+  AuditLog* log = manager.auditLog();
+  if (log && manager.config().audit.sink != AuditSink::None) {
+    try {
+      witness.emplace(ExecWitness::start(*log, auditGuestOf(launch), ::getpid()));
+    } catch (const Error&) {
+      failed();
+      throw;
+    }
+  }
+  const int reportFd = witness ? witness->reportFd() : -1;
+  try {
+    execWithIdentity(launch.argv, *launch.identity, manager.selinuxHost(),
+                     std::span<const int>(&reportFd, witness ? 1 : 0));
+  } catch (const Error&) {
+    if (witness) witness->startFailed();
     throw;
   }
 }
@@ -173,7 +255,7 @@ int runGuest(SecurityManager& manager, GuestLaunch& launch) {
   // between fork and the wait loop; the child starts with an empty mask.
   sigset_t forwarded, previous;
   sigemptyset(&forwarded);
-  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGCHLD}) sigaddset(&forwarded, sig);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGCHLD}) sigaddset(&forwarded, sig);
   sigprocmask(SIG_BLOCK, &forwarded, &previous);
 
   pid_t pid;

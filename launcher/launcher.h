@@ -1,15 +1,17 @@
 // Launching a guest command under its identity: the library behind
 // `seclabel exec` and `seclabel run`, for C++ launchers that need no CLI.
 //
-//   GuestLaunch launch = prepareLaunch(manager, domain, argv, keepFds);
+//   GuestLaunch launch = prepareLaunch(manager, domain, argv, options);
 //   pid_t pid = spawnGuest(manager, launch);      // or execGuest(...)
 //   ... the guest runs ...
 //   manager.restore(launch.record.uuid);          // when it is gone
 //
-// prepareLaunch does everything that may allocate or fail slowly: prepare the
-// guest (or reuse its prepared state), open the disks served by fd passing,
-// expand {disk:TARGET} in argv, resolve groups and the command. What is left
-// after fork is the allocation-free process step (process/process.h).
+// prepareLaunch does everything that may allocate or fail slowly: check what
+// it was given, prepare the guest (or reuse its prepared state), open the
+// disks served by fd passing, expand {disk:TARGET} in argv, resolve groups,
+// the command and the environment. What is left after fork is the
+// allocation-free process step (process/process.h): a session of its own,
+// no terminal unless granted, the identity, only the fds it is meant to get.
 #pragma once
 
 #include <sys/types.h>
@@ -25,6 +27,22 @@
 
 namespace seclabel {
 
+// What a launch gives the guest beyond its identity.
+struct LaunchOptions {
+  // Fds above 2 the guest inherits. Each must be open before the caller
+  // opened its Session: seclabel's own files (the store, its WAL, the audit
+  // log) take the lowest free numbers, so a number the caller never opened
+  // may name one of them. prepareLaunch refuses a number that is not open;
+  // it cannot tell whose an open one is (the `seclabel` command checks its
+  // --keep-fd numbers before it opens anything).
+  std::vector<int> keepFds;
+  // "NAME=VALUE" entries for the guest's environment, after [process] env
+  // (core/environment.h); nothing of the caller's own environment is passed.
+  std::vector<std::string> environment;
+  // Whether a terminal may reach the guest (process/process.h).
+  TerminalAccess terminal = TerminalAccess::Withhold;
+};
+
 struct GuestLaunch {
   GuestRecord record;
   Domain live;                           // with every driver's label
@@ -35,14 +53,22 @@ struct GuestLaunch {
 };
 
 // Prepares `domain` unless the store already has it prepared (then its live
-// state is used), and builds the launch. On failure, a guest prepared here is
-// restored again. Throws Error.
+// state is used), and builds the launch. What can be checked without the
+// store is checked first, so that invalid input (an unknown {disk:X}, a
+// kept fd that is not open, or is a terminal while terminals are withheld,
+// a bad environment entry) changes nothing: Error(InvalidInput). Each disk
+// opened here for fd passing is audited (VIRT_RESOURCE reason=open). On a
+// later failure, a guest prepared here is restored again. Throws Error.
 GuestLaunch prepareLaunch(SecurityManager& manager, Domain domain,
                           const std::vector<std::string>& argvTemplate,
-                          const std::vector<int>& keepFds);
+                          const LaunchOptions& options = {});
 
 // Records this process as the guest (state running) and execve()s the
-// command in place under the guest's identity. Returns only by throwing.
+// command in place under the guest's identity. The start record is written
+// by a witness process once the execve's outcome is known
+// (launcher/exec_witness.h). Returns only by throwing: Error with
+// CannotExecute/CommandNotFound when execve failed, Failed for a step of the
+// identity. The caller must be single-threaded.
 [[noreturn]] void execGuest(SecurityManager& manager, GuestLaunch& launch);
 
 // Starts the command in a child under the guest's identity and records the
@@ -52,9 +78,10 @@ GuestLaunch prepareLaunch(SecurityManager& manager, Domain domain,
 // the child. Returns the child's pid once execve() succeeded.
 pid_t spawnGuest(SecurityManager& manager, GuestLaunch& launch);
 
-// spawnGuest, then forward SIGTERM, SIGINT and SIGHUP to the guest, wait for
-// it, restore and release. Returns the guest's exit status, 128+N when a
-// signal N killed it.
+// spawnGuest, then forward SIGTERM, SIGINT, SIGHUP and SIGQUIT to the guest
+// (it is in a session of its own: the terminal's ^C and ^\ reach only this
+// process), wait for it, restore and release. Returns the guest's exit
+// status, 128+N when a signal N killed it.
 int runGuest(SecurityManager& manager, GuestLaunch& launch);
 
 }  // namespace seclabel

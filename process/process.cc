@@ -17,6 +17,7 @@
 #include "core/error.h"
 #include "core/nss.h"
 #include "process/proc_status.h"
+#include "process/session.h"
 
 namespace seclabel {
 
@@ -67,17 +68,19 @@ int closeFdRange(unsigned first, unsigned last) {
   return 0;
 }
 
-// Closes every fd above 2 except `keep` (sorted) and `extra` (-1: none),
-// one close_range per gap between them.
-bool closeFdsExcept(const int* keep, size_t keepCount, int extra,
+// Closes every fd above 2 except `keep` (sorted) and the `extraCount` fds
+// of `extra` (any order), one close_range per gap between them.
+bool closeFdsExcept(const int* keep, size_t keepCount, const int* extra, size_t extraCount,
                     ProcessStepFailure* failure) {
   unsigned next = 3;
   size_t i = 0;
   for (;;) {
     while (i < keepCount && unsigned(keep[i]) < next) ++i;
     int64_t kept = i < keepCount ? keep[i] : -1;
-    if (extra >= 0 && unsigned(extra) >= next && (kept < 0 || extra < kept)) {
-      kept = extra;
+    for (size_t e = 0; e < extraCount; ++e) {
+      if (extra[e] >= 0 && unsigned(extra[e]) >= next && (kept < 0 || extra[e] < kept)) {
+        kept = extra[e];
+      }
     }
     unsigned last = kept < 0 ? ~0u : unsigned(kept) - 1;
     if (kept < 0 || unsigned(kept) > next) {
@@ -155,6 +158,9 @@ PreparedIdentity PreparedIdentity::prepare(ProcessIdentity identity,
                                 ": not a file descriptor number");
     }
   }
+  for (const std::string& entry : identity.environment) {
+    checkEnvironmentEntry(entry, "guest environment");
+  }
   // Stdio is always inherited; listing it changes nothing.
   std::erase_if(identity.keepFds, [](int fd) { return fd <= 2; });
   sortUnique(identity.keepFds);
@@ -177,6 +183,27 @@ std::string describeFailure(const ProcessStepFailure& failure,
   switch (failure.step) {
     case ProcessStep::None:
       return "applying the process identity reported no step";
+    case ProcessStep::Session:
+      switch (SessionProblem(failure.detail2)) {
+        case SessionProblem::LeaderWithTerminal:
+          return "refusing to exec: this process leads a session that has a controlling "
+                 "terminal, which the guest would own (start seclabel exec under setsid(1), "
+                 "or use seclabel run)";
+        case SessionProblem::DropTerminal:
+          return withErrno("cannot give up the controlling terminal (TIOCNOTTY)");
+        case SessionProblem::CheckTerminal:
+          return withErrno("cannot open /dev/tty to check for a controlling terminal");
+        case SessionProblem::Setsid:
+          break;
+      }
+      return withErrno("cannot start a session of its own for the guest (setsid)");
+    case ProcessStep::Terminal:
+      if (TerminalProblem(failure.detail2) == TerminalProblem::KeptTerminal) {
+        return "refusing to hand fd " + std::to_string(failure.detail) +
+               " to the guest: it is a terminal (--tty allows it)";
+      }
+      return withErrno("cannot replace terminal fd " + std::to_string(failure.detail) +
+                       " by /dev/null");
     case ProcessStep::ExecContext:
       return withErrno("cannot set SELinux exec context to " +
                        identity.execContext().value_or("(none)") +
@@ -261,7 +288,30 @@ int rawSetresuid(uid_t uid) { return int(::syscall(SYS_setresuid, uid, uid, uid)
 bool applyProcessIdentity(const PreparedIdentity& identity, SelinuxHost& host,
                           ProcessStepFailure* failure, int reportFd,
                           const ApplyHooks* hooks) noexcept {
+  const int fds[1] = {reportFd};
+  return applyProcessIdentity(identity, host, failure,
+                              std::span<const int>(fds, reportFd < 0 ? 0 : 1), hooks);
+}
+
+bool applyProcessIdentity(const PreparedIdentity& identity, SelinuxHost& host,
+                          ProcessStepFailure* failure, std::span<const int> launcherFds,
+                          const ApplyHooks* hooks) noexcept {
   *failure = ProcessStepFailure{};
+  if (launcherFds.size() > kMaxLauncherFds) {
+    fail(failure, ProcessStep::CloseFds, EINVAL, 3, -1);
+    return false;
+  }
+
+  // 0. Nothing of the launcher's session or terminal (process/session.h):
+  // before anything else, while a failure still leaves the launcher's
+  // credentials, and before the close step, which the /dev/null fd of the
+  // terminal step must not survive.
+  if (!leaveLaunchersSession(failure)) return false;
+  const std::vector<int>& keep = identity.keepFds();
+  if (identity.terminal() == TerminalAccess::Withhold &&
+      !withholdTerminals(keep.data(), keep.size(), failure)) {
+    return false;
+  }
 
   // 1. The exec context first, while still root: a credential change makes
   // the task non-dumpable, so its /proc/thread-self/attr files turn
@@ -345,7 +395,6 @@ bool applyProcessIdentity(const PreparedIdentity& identity, SelinuxHost& host,
 
   // 9. Kept fds must survive execve even if opened O_CLOEXEC; everything
   // else above stdio (the launcher's sockets, the store's database) goes.
-  const std::vector<int>& keep = identity.keepFds();
   for (int fd : keep) {
     int flags = ::fcntl(fd, F_GETFD);
     if (flags < 0 || ::fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC) != 0) {
@@ -353,7 +402,8 @@ bool applyProcessIdentity(const PreparedIdentity& identity, SelinuxHost& host,
       return false;
     }
   }
-  if (!closeFdsExcept(keep.data(), keep.size(), reportFd, failure)) {
+  if (!closeFdsExcept(keep.data(), keep.size(), launcherFds.data(), launcherFds.size(),
+                      failure)) {
     return false;
   }
 

@@ -16,12 +16,28 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "core/environment.h"
 #include "secdriver/selinux_host.h"
 
 namespace seclabel {
+
+// Whether the guest may use a terminal the launcher holds. A process that
+// can read a terminal reads what root types there next (a password); one
+// that can write to it can send the escape sequences a terminal answers by
+// "typing" the answer into whatever reads it (root's shell).
+enum class TerminalAccess {
+  // The default: a terminal on stdin, stdout or stderr is replaced by
+  // /dev/null in the guest, and a kept fd that is a terminal fails the start.
+  Withhold,
+  // The caller asked for it (seclabel --tty): stdio and kept fds stay as
+  // given. The guest still never gets a controlling terminal (ProcessStep::
+  // Session), so TIOCSTI and job-control signals cannot reach the launcher's.
+  Grant,
+};
 
 // What the guest process gets. Plain data: checked by PreparedIdentity.
 struct ProcessIdentity {
@@ -33,8 +49,13 @@ struct ProcessIdentity {
   std::vector<gid_t> groups;
   // [process] no_new_privs.
   bool noNewPrivs = true;
-  // Fds above 2 the guest inherits (QEMU's -add-fd fds). Stdio always stays.
+  // Fds above 2 the guest inherits (QEMU's -add-fd fds). Stdio always stays
+  // (but see `terminal`).
   std::vector<int> keepFds;
+  // The guest's whole environment, "NAME=VALUE" each: nothing of the
+  // launcher's own is passed on (core/environment.h).
+  std::vector<std::string> environment = guestEnvironment({}, {});
+  TerminalAccess terminal = TerminalAccess::Withhold;
 };
 
 // `[dac] groups` names (or "+N" numbers) as gids, through NSS. Runs before
@@ -48,7 +69,8 @@ class PreparedIdentity {
  public:
   // Reads the host's SELinux mode (a failed exec context is fatal only when
   // enforcing, as in libvirt) and the kernel's last capability. Throws
-  // Error(InvalidInput) for a negative fd or an empty exec context.
+  // Error(InvalidInput) for a negative fd, an empty exec context or an
+  // environment entry checkEnvironmentEntry refuses.
   static PreparedIdentity prepare(ProcessIdentity identity,
                                   const SelinuxHost& host);
 
@@ -63,6 +85,8 @@ class PreparedIdentity {
   bool noNewPrivs() const { return identity_.noNewPrivs; }
   // Sorted, without duplicates, every one above 2.
   const std::vector<int>& keepFds() const { return identity_.keepFds; }
+  const std::vector<std::string>& environment() const { return identity_.environment; }
+  TerminalAccess terminal() const { return identity_.terminal; }
   int lastCapability() const { return lastCapability_; }
 
  private:
@@ -72,9 +96,14 @@ class PreparedIdentity {
   int lastCapability_ = 0;
 };
 
+// At most this many launcher fds survive the identity's close step.
+inline constexpr size_t kMaxLauncherFds = 4;
+
 // The steps, in the order they run.
 enum class ProcessStep : uint8_t {
   None = 0,
+  Session,         // setsid, or giving up the controlling terminal
+  Terminal,        // a terminal on stdio replaced by /dev/null, or refused
   ExecContext,     // SelinuxHost::setExecContext
   SetGroups,       // setgroups
   SetResGid,       // setresgid
@@ -96,7 +125,7 @@ struct ProcessStepFailure {
   ProcessStep step = ProcessStep::None;
   int errnum = 0;
   int64_t detail = 0;  // the capability, fd, or fd range start of the step
-  int64_t detail2 = 0;  // the fd range end for CloseFds
+  int64_t detail2 = 0;  // the fd range end for CloseFds; Session/Terminal: why
   char field[16] = {};  // Verify: the status field that differs
   char seen[112] = {};  // Verify: what the kernel showed
 };
@@ -120,11 +149,21 @@ struct ApplyHooks {
 // Returns true when the thread may now execve(); otherwise fills `failure`
 // (the thread is then half-changed and must not exec: _exit()).
 //
+// First of all the process leaves the launcher's session and terminal
+// (process/session.h): a session of its own (setsid), or, where the kernel
+// refuses that to a process group leader (an in-place exec), at least no
+// controlling terminal; then terminals on stdio are withheld unless
+// identity.terminal() grants them.
+//
 // Contract: called in a fork() child or right before an in-place execve();
 // allocation-free and async-signal-safe; needs CAP_SETGID, CAP_SETUID and
-// CAP_SETPCAP (root). `reportFd`, if not -1, stays open (it should be
-// O_CLOEXEC: the spawn helper's report pipe) while every other fd above 2
-// that is not in keepFds() is closed.
+// CAP_SETPCAP (root). `launcherFds` (the spawn helper's report pipe, say; at
+// most kMaxLauncherFds, each O_CLOEXEC so execve closes it) stay open while
+// every other fd above 2 that is not in keepFds() is closed.
+bool applyProcessIdentity(const PreparedIdentity& identity, SelinuxHost& host,
+                          ProcessStepFailure* failure, std::span<const int> launcherFds,
+                          const ApplyHooks* hooks = nullptr) noexcept;
+// The same with one launcher fd (-1: none).
 bool applyProcessIdentity(const PreparedIdentity& identity, SelinuxHost& host,
                           ProcessStepFailure* failure, int reportFd = -1,
                           const ApplyHooks* hooks = nullptr) noexcept;

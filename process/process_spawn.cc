@@ -14,8 +14,7 @@
 
 #include "core/error.h"
 #include "core/unique_fd.h"
-
-extern char** environ;
+#include "process/session.h"
 
 namespace seclabel {
 
@@ -60,8 +59,8 @@ void report(int fd, const ProcessStepFailure& failure) {
 // The child between clone() and execve(): no allocation, no throw. It
 // shares the launcher's memory, so it writes only its own stack (and the
 // calling thread's libcap-ng state, which every apply resets first).
-[[noreturn]] void runChild(const char* path, char* const* args, int reportFd,
-                           const PreparedIdentity& identity, SelinuxHost& host,
+[[noreturn]] void runChild(const char* path, char* const* args, char* const* envp,
+                           int reportFd, const PreparedIdentity& identity, SelinuxHost& host,
                            const ApplyHooks* hooks) {
   // The launcher's handlers must not run in the guest's process (they
   // would touch the launcher's state); execve keeps ignored signals
@@ -81,7 +80,7 @@ void report(int fd, const ProcessStepFailure& failure) {
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  ::execve(path, args, environ);
+  ::execve(path, args, envp);
   const int err = errno;
   failure.step = ProcessStep::Exec;
   failure.errnum = err;
@@ -110,9 +109,14 @@ std::string resolveCommand(const std::string& name) {
     if (end == std::string::npos) break;
     start = end + 1;
   }
-  throw Error(ExitCode::Failed,
+  throw Error(ExitCode::CommandNotFound,
               "cannot execute " + name + ": command not found in PATH",
               ENOENT);
+}
+
+ExitCode exitCodeFor(const ProcessStepFailure& failure) {
+  if (failure.step != ProcessStep::Exec) return ExitCode::Failed;
+  return failure.errnum == ENOENT ? ExitCode::CommandNotFound : ExitCode::CannotExecute;
 }
 
 namespace {
@@ -121,6 +125,7 @@ namespace {
 struct ChildArguments {
   const char* path;
   char* const* args;
+  char* const* envp;
   int reportFd;
   const PreparedIdentity* identity;
   SelinuxHost* host;
@@ -129,7 +134,8 @@ struct ChildArguments {
 
 int childMain(void* raw) {
   const ChildArguments& child = *static_cast<const ChildArguments*>(raw);
-  runChild(child.path, child.args, child.reportFd, *child.identity, *child.host, child.hooks);
+  runChild(child.path, child.args, child.envp, child.reportFd, *child.identity, *child.host,
+           child.hooks);
 }
 
 // The child's stack: mapped before clone, unmapped once the child has
@@ -160,6 +166,7 @@ StartingChild startWithIdentity(const std::vector<std::string>& argv,
   // Everything the child needs is allocated here, before clone.
   std::string path = resolveCommand(argv[0]);
   std::vector<char*> args = execArguments(argv);
+  std::vector<char*> envp = execArguments(identity.environment());
 
   int pipeFds[2];
   if (::pipe2(pipeFds, O_CLOEXEC) != 0) {
@@ -168,7 +175,8 @@ StartingChild startWithIdentity(const std::vector<std::string>& argv,
   UniqueFd readEnd(pipeFds[0]);
   UniqueFd writeEnd(pipeFds[1]);
   ChildStack stack;
-  ChildArguments child{path.c_str(), args.data(), writeEnd.get(), &identity, &host, hooks};
+  ChildArguments child{path.c_str(), args.data(), envp.data(), writeEnd.get(),
+                      &identity, &host, hooks};
 
   // As posix_spawn does: the child shares our memory (CLONE_VM: no page
   // tables to copy, nothing to unmap at its execve) and we sleep until it
@@ -219,7 +227,7 @@ void StartingChild::awaitExec() {
     throw Error(ExitCode::Failed,
                 "cannot start " + path_ + ": the child's failure report was cut short");
   }
-  throw Error(ExitCode::Failed, describeFailure(failure, *identity_, path_), failure.errnum);
+  throw Error(exitCodeFor(failure), describeFailure(failure, *identity_, path_), failure.errnum);
 }
 
 pid_t spawnWithIdentity(const std::vector<std::string>& argv,
@@ -231,21 +239,41 @@ pid_t spawnWithIdentity(const std::vector<std::string>& argv,
 }
 
 void execWithIdentity(const std::vector<std::string>& argv,
-                      const PreparedIdentity& identity, SelinuxHost& host) {
+                      const PreparedIdentity& identity, SelinuxHost& host,
+                      std::span<const int> launcherFds) {
   requireCommand(argv);
   const std::string path = resolveCommand(argv[0]);
   std::vector<char*> args = execArguments(argv);
+  std::vector<char*> envp = execArguments(identity.environment());
+
+  // A terminal on stderr becomes /dev/null for the guest; seclabel's own
+  // message about a failure still belongs on it. Close-on-exec: the guest
+  // never sees this copy.
+  UniqueFd callersStderr;
+  if (identity.terminal() == TerminalAccess::Withhold && isTerminal(2)) {
+    callersStderr.reset(::fcntl(2, F_DUPFD_CLOEXEC, 3));
+  }
+  if (launcherFds.size() + 1 > kMaxLauncherFds) {
+    throw Error(ExitCode::Failed, "execWithIdentity: too many launcher fds");
+  }
+  int fds[kMaxLauncherFds];
+  size_t count = 0;
+  for (int fd : launcherFds) fds[count++] = fd;
+  if (callersStderr) fds[count++] = callersStderr.get();
+  auto reportOnCallersStderr = [&] {
+    if (callersStderr) ::dup2(callersStderr.get(), 2);
+  };
 
   ProcessStepFailure failure;
-  if (!applyProcessIdentity(identity, host, &failure)) {
-    throw Error(ExitCode::Failed, describeFailure(failure, identity, path),
-                failure.errnum);
+  if (!applyProcessIdentity(identity, host, &failure, std::span<const int>(fds, count))) {
+    reportOnCallersStderr();
+    throw Error(exitCodeFor(failure), describeFailure(failure, identity, path), failure.errnum);
   }
-  ::execve(path.c_str(), args.data(), environ);
+  ::execve(path.c_str(), args.data(), envp.data());
   failure.step = ProcessStep::Exec;
   failure.errnum = errno;
-  throw Error(ExitCode::Failed, describeFailure(failure, identity, path),
-              failure.errnum);
+  reportOnCallersStderr();
+  throw Error(exitCodeFor(failure), describeFailure(failure, identity, path), failure.errnum);
 }
 
 }  // namespace seclabel

@@ -9,9 +9,11 @@
 
 #include <sys/types.h>
 
+#include <span>
 #include <string>
 #include <vector>
 
+#include "core/error.h"
 #include "core/unique_fd.h"
 #include "process/process.h"
 #include "secdriver/selinux_host.h"
@@ -20,18 +22,25 @@ namespace seclabel {
 
 // Exit status of a child that did not reach the guest command, as shells use
 // them: 127 when the command does not exist, 126 for every other failure.
-inline constexpr int kExitCommandNotFound = 127;
-inline constexpr int kExitCannotRun = 126;
+inline constexpr int kExitCommandNotFound = int(ExitCode::CommandNotFound);
+inline constexpr int kExitCannotRun = int(ExitCode::CannotExecute);
 
 // argv[0] as execve() needs it: unchanged when it contains '/', otherwise
-// the first regular executable file of that name in $PATH (default
-// /usr/local/bin:/usr/bin:/bin). Runs before fork, as root. Throws
-// Error(Failed, ENOENT) "cannot execute NAME: command not found in PATH".
+// the first regular executable file of that name in the launcher's $PATH
+// (default /usr/local/bin:/usr/bin:/bin). Runs before fork, as root. Throws
+// Error(CommandNotFound, ENOENT) "cannot execute NAME: command not found in
+// PATH".
 std::string resolveCommand(const std::string& name);
 
+// The exit code of a failed start: CommandNotFound or CannotExecute when
+// execve() itself failed (ENOENT or anything else), Failed when a step of
+// the identity did.
+ExitCode exitCodeFor(const ProcessStepFailure& failure);
+
 // Starts a child (clone, as posix_spawn does: it shares the caller's memory
-// until its execve); the child applies `identity` (applyProcessIdentity) and execs
-// argv (argv[0] through resolveCommand, the caller's environment). Returns
+// until its execve); the child applies `identity` (applyProcessIdentity: its
+// own session first) and execs argv (argv[0] through resolveCommand) with
+// identity.environment(), never the caller's environment. Returns
 // the pid once the command is running: its execve() succeeded. Otherwise
 // reaps the child and throws Error with the failed step, for example
 // "cannot setresuid to 1879048193: Operation not permitted". The caller's
@@ -71,12 +80,21 @@ StartingChild startWithIdentity(const std::vector<std::string>& argv,
                                 const ApplyHooks* hooks = nullptr);
 
 // Applies `identity` to the calling process and execve()s argv in place
-// (same pid). Returns only by throwing Error; the process has then lost part
-// of its privileges and should only report and exit. The caller must be the
-// only thread that runs (credentials are per thread, and the identity is
-// applied with system calls that change the calling thread only).
+// (same pid) with identity.environment(). Returns only by throwing Error;
+// the process has then lost part of its privileges and should only report
+// and exit. The caller must be the only thread that runs (credentials are
+// per thread, and the identity is applied with system calls that change the
+// calling thread only). `launcherFds` (O_CLOEXEC, at most 3) stay open
+// until the execve, for the caller to report a failure through.
+//
+// The process leaves its session first (process/session.h); where it leads
+// its process group the kernel refuses it a new one, and it then only gives
+// up its controlling terminal (a session leader that has one is refused:
+// canLeaveSessionInPlace). When a terminal on stderr is withheld from the
+// guest, a failure is still reported on it: stderr is put back before the
+// Error is thrown.
 [[noreturn]] void execWithIdentity(const std::vector<std::string>& argv,
-                                   const PreparedIdentity& identity,
-                                   SelinuxHost& host);
+                                   const PreparedIdentity& identity, SelinuxHost& host,
+                                   std::span<const int> launcherFds = {});
 
 }  // namespace seclabel

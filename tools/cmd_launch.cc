@@ -1,17 +1,20 @@
-// seclabel exec DOMAIN.xml [--keep-fd N]... -- CMD ARGS...
-// seclabel run  DOMAIN.xml -- CMD ARGS...
+// seclabel exec DOMAIN.xml [--keep-fd N]... [--env NAME=VALUE]... [--tty] -- CMD ARGS...
+// seclabel run  DOMAIN.xml [--env NAME=VALUE]... [--tty] -- CMD ARGS...
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <optional>
+#include <iostream>
 
 #include <CLI/CLI.hpp>
 
+#include "core/environment.h"
 #include "core/error.h"
 #include "launcher/launcher.h"
 #include "process/process_spawn.h"
+#include "process/session.h"
 #include "tools/commands.h"
 #include "tools/session.h"
 #include "xml/xml.h"
@@ -22,66 +25,117 @@ namespace {
 struct LaunchArgs {
   std::string file;
   std::vector<int> keepFds;
+  std::vector<std::string> env;
+  bool tty = false;
   std::vector<std::string> command;
+
+  LaunchOptions options() const {
+    return {keepFds, env, tty ? TerminalAccess::Grant : TerminalAccess::Withhold};
+  }
 };
 
-// A command that cannot be executed exits 127 (not found) or 126, as shells
-// do, so a launcher scripting seclabel can tell it from the guest's own
-// failures (seclabel(1)).
-int launchFailure(const Error& e) {
-  std::fprintf(stderr, "seclabel: %s\n", e.what());
-  return e.errnum() == ENOENT ? kExitCommandNotFound : kExitCannotRun;
+// Runs before seclabel opens anything (the domain file, the config, the
+// store, the audit log). A --keep-fd number the caller never opened would
+// otherwise be free for seclabel's own files, and the guest would inherit
+// the store or the audit log under it, writable; checked now, every kept
+// number stays the caller's fd, since seclabel's own opens only take free
+// numbers.
+void checkCallerInput(const LaunchArgs& args) {
+  for (int fd : args.keepFds) {
+    if (::fcntl(fd, F_GETFD) < 0)
+      throw Error::invalidInput("--keep-fd " + std::to_string(fd) + ": fd " +
+                                std::to_string(fd) + " is not open");
+    if (!args.tty && isTerminal(fd))
+      throw Error::invalidInput("--keep-fd " + std::to_string(fd) +
+                                ": it is a terminal, which the guest could read and type "
+                                "into (--tty allows it)");
+  }
+  for (const std::string& entry : args.env) checkEnvironmentEntry(entry, "--env");
+}
+
+// One line when the guest gets /dev/null instead of the caller's terminal.
+void warnAboutWithheldTerminals(const LaunchArgs& args) {
+  if (args.tty) return;
+  static const char* const kNames[] = {"stdin", "stdout", "stderr"};
+  std::string names;
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (!isTerminal(fd)) continue;
+    if (!names.empty()) names += ", ";
+    names += kNames[fd];
+  }
+  if (names.empty()) return;
+  printWarning(names + " of the guest: /dev/null instead of this terminal (--tty gives it "
+               "the terminal)");
 }
 
 // The command is looked up before anything is prepared: a missing one then
-// leaves nothing to undo.
-std::optional<int> checkCommand(const LaunchArgs& args) {
-  try {
-    // resolveCommand returns a name with a '/' as it is: check that one here.
-    const std::string path = resolveCommand(args.command.at(0));
-    if (::access(path.c_str(), X_OK) != 0)
-      throw Error::fromErrno("cannot execute " + path, errno);
-  } catch (const Error& e) {
-    return launchFailure(e);
+// leaves nothing to undo. 127 when it does not exist, 126 when it cannot
+// be executed, as shells report them (seclabel(1)).
+void checkCommand(const LaunchArgs& args) {
+  // resolveCommand returns a name with a '/' as it is: check that one here.
+  const std::string path = resolveCommand(args.command.at(0));
+  if (::access(path.c_str(), X_OK) != 0) {
+    const int err = errno;
+    throw Error::fromErrno("cannot execute " + path, err,
+                           err == ENOENT ? ExitCode::CommandNotFound : ExitCode::CannotExecute);
   }
-  return std::nullopt;
 }
 
 int execCommand(const GlobalOptions& global, const LaunchArgs& args) {
+  checkCallerInput(args);
+  if (!canLeaveSessionInPlace())
+    throw Error::invalidInput(
+        "exec: this process leads a session that has a controlling terminal, which the guest "
+        "would own; start it under setsid(1) (setsid -w seclabel exec ...) or use seclabel run");
   Domain domain = parseDomainFile(args.file);
-  if (auto failed = checkCommand(args)) return *failed;
+  checkCommand(args);
+  warnAboutWithheldTerminals(args);
   Session session = openSession(global, SessionKind::Mutating);
-  GuestLaunch launch = prepareLaunch(*session.manager, std::move(domain), args.command, args.keepFds);
+  GuestLaunch launch = prepareLaunch(*session.manager, std::move(domain), args.command,
+                                     args.options());
   const uid_t launcherEuid = ::geteuid();
   try {
     execGuest(*session.manager, launch);
   } catch (const Error& e) {
+    if (::geteuid() != launcherEuid) {
+      // execve failed after the identity was applied: this process is the
+      // guest's now, without seclabel's fds (the store's were closed) and
+      // without the right to touch the store. Report and end here, without
+      // tearing the session down; the guest stays recorded with this pid,
+      // and `recover` restores it once this process is gone.
+      std::cerr << ("seclabel: " + std::string(e.what()) + "\n") << std::flush;
+      std::_Exit(e.exitCode());
+    }
     // Nothing runs as the guest: undo a prepare done for this exec (a guest
-    // prepared before stays prepared). Once execve itself failed this
-    // process already has the guest's identity and cannot touch the store;
-    // the guest then stays recorded with this pid for `recover`.
-    if (launch.preparedHere && ::geteuid() == launcherEuid) {
+    // prepared before is left to its preparer).
+    if (launch.preparedHere) {
       try {
         session.manager->restore(launch.record.uuid);
       } catch (const Error& restoreError) {
-        std::fprintf(stderr, "seclabel: %s\n", restoreError.what());
+        printWarning(restoreError.what());
+      }
+    } else {
+      try {
+        session.manager->markPrepared(launch.record.uuid);  // as it was before
+      } catch (const Error& markError) {
+        printWarning(markError.what());
       }
     }
-    return launchFailure(e);
+    throw;
   }
 }
 
 int runCommand(const GlobalOptions& global, const LaunchArgs& args) {
+  checkCallerInput(args);
   Domain domain = parseDomainFile(args.file);
-  if (auto failed = checkCommand(args)) return *failed;
+  checkCommand(args);
+  warnAboutWithheldTerminals(args);
   Session session = openSession(global, SessionKind::Mutating);
-  GuestLaunch launch = prepareLaunch(*session.manager, std::move(domain), args.command, {});
-  int status;
-  try {
-    status = runGuest(*session.manager, launch);
-  } catch (const Error& e) {
-    return launchFailure(e);
-  }
+  GuestLaunch launch = prepareLaunch(*session.manager, std::move(domain), args.command,
+                                     args.options());
+  // A failure keeps its own exit code: 126/127 only when the command could
+  // not be executed (core/error.h).
+  const int status = runGuest(*session.manager, launch);
   // The guest is restored and every change is committed: end here, as
   // compilers do (clang's -disable-free). Tearing the session down would only
   // hand back memory the kernel reclaims anyway -- SQLite's WAL is
@@ -93,6 +147,14 @@ int runCommand(const GlobalOptions& global, const LaunchArgs& args) {
 
 void addLaunchOptions(CLI::App* cmd, LaunchArgs& args) {
   cmd->add_option("domain", args.file, "domain XML file")->required()->type_name("DOMAIN.xml");
+  // One value per --env, as for --keep-fd below.
+  cmd->add_option("--env", args.env,
+                  "NAME=VALUE for the guest's environment (after [process] env)")
+      ->type_name("NAME=VALUE")
+      ->allow_extra_args(false);
+  cmd->add_flag("--tty", args.tty,
+                "let a terminal on stdin/stdout/stderr or a kept fd reach the guest "
+                "(never as its controlling terminal)");
   cmd->add_option("command", args.command, "command and arguments, after --")
       ->required()
       ->type_name("-- CMD ARGS...");

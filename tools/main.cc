@@ -1,5 +1,9 @@
 // seclabel: the command-line face of libseclabel. Thin on purpose: parse the
 // arguments, call the library, print, map errors to exit codes (seclabel(1)).
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <iostream>
 #include <string>
 #include <string_view>
@@ -11,6 +15,21 @@
 #include "tools/commands.h"
 
 namespace {
+
+// A caller may start seclabel with stdin, stdout or stderr closed. The next
+// file seclabel opens would then take that number: the store or the audit
+// log would be written by error messages, and handed to the guest, which
+// always inherits 0-2. Each closed one becomes /dev/null, first of all, as
+// glibc does for setuid programs.
+bool openStandardFds() {
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (::fcntl(fd, F_GETFD) >= 0 || errno != EBADF) continue;
+    // The lowest free number: this one, as every lower one is open.
+    int opened = ::open("/dev/null", O_RDWR | O_NOCTTY);
+    if (opened != fd) return false;
+  }
+  return true;
+}
 
 int printError(const std::string& message, int code) {
   std::cerr << ("seclabel: " + message + "\n");  // one write: one whole line
@@ -68,6 +87,7 @@ bool isCommand(const CLI::App& app, const std::string& word) {
 
 int main(int argc, char** argv) {
   using namespace seclabel;
+  if (!openStandardFds()) return static_cast<int>(ExitCode::Failed);
   CLI::App app{"seclabel: unique security identities for virtual-machine guests", "seclabel"};
   app.set_version_flag("--version", std::string("seclabel ") + SECLABEL_VERSION);
   app.require_subcommand(1);

@@ -5,6 +5,7 @@
 // same records as JSON lines.
 //
 // Runs under the `auditd` CTest fixture with RESOURCE_LOCK auditd.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -217,6 +218,56 @@ TEST_F(LaunchAudit, AFailedPrepareClaimsNoSuccessForTheMissingDisk) {
   EXPECT_EQ(o.uid, 0u);
   EXPECT_EQ(o.mode, 0600u);
   EXPECT_TRUE(e2e::listGuests(config_, state_).empty());
+}
+
+// The launcher opens an fd-passed disk itself (no broker): the kernel log
+// gets the same reason=open record the broker writes.
+TEST_F(LaunchAudit, ADiskTheLauncherOpensForFdPassingIsLoggedAsAnOpen) {
+  e2e::ConfigOptions options;
+  options.auditSink = "kernel";
+  options.auditRequired = true;
+  options.fdpass = "always";
+  e2e::writeConfig(config_, options);
+  std::string image = dir_ / "disk.qcow2", xml = dir_ / "guest.xml", uuid = e2e::freshUuid();
+  e2e::makeImage(image);
+  e2e::writeDomain(xml, "audit-fdpass", uuid, {{image, "vda"}});
+  e2e::Finished run = seclabel({"run", xml, "--", "/bin/true", "-drive", "file={disk:vda}"}, state_);
+  ASSERT_EQ(run.code(), 0) << run.err;
+  ASSERT_TRUE(auditBarrier(uuid));
+
+  std::vector<Fields> opens;
+  for (auto& f : recordsOf("VIRT_RESOURCE", uuid))
+    if (f["reason"] == "open") opens.push_back(f);
+  ASSERT_EQ(opens.size(), 1u);
+  EXPECT_EQ(opens[0]["path"], image);
+  EXPECT_EQ(opens[0]["rdev"], "?");
+  EXPECT_EQ(opens[0]["access"], "rw");
+  EXPECT_EQ(opens[0]["res"], "success");
+}
+
+// exec in place whose execve the kernel refuses after the identity was
+// applied: the process can no longer write to the kernel log (no
+// CAP_AUDIT_WRITE); the start is logged as failed all the same, and
+// nothing says it succeeded.
+TEST_F(LaunchAudit, ExecOfACommandTheKernelRefusesIsLoggedAsAFailedStart) {
+  std::string image = dir_ / "disk.qcow2", xml = dir_ / "guest.xml", uuid = e2e::freshUuid();
+  e2e::makeImage(image);
+  e2e::writeDomain(xml, "audit-exec-fails", uuid, {{image, "vda"}});
+  std::string garbage = dir_ / "garbage.bin";
+  std::ofstream(garbage) << "\x7f" "ELF but not really";
+  ::chmod(garbage.c_str(), 0755);
+  e2e::Child exec(e2e::seclabelArgv(config_, state_, {"exec", xml, "--", garbage}));
+  e2e::Finished f = exec.wait();
+  EXPECT_EQ(f.code(), 126) << f.err;
+  EXPECT_EQ(f.err.find("audit"), std::string::npos) << f.err;
+  ASSERT_TRUE(auditBarrier(uuid));
+
+  auto control = recordsOf("VIRT_CONTROL", uuid);
+  ASSERT_EQ(control.size(), 1u);
+  EXPECT_EQ(control[0]["op"], "start");
+  EXPECT_EQ(control[0]["res"], "failed");
+  EXPECT_EQ(control[0]["vm-pid"], std::to_string(exec.pid()));
+  EXPECT_EQ(seclabel({"recover"}, state_).code(), 0);
 }
 
 // The same run twice, each on a fresh store (so the same identity is

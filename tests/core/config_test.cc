@@ -43,6 +43,7 @@ TEST(Config, DefaultsStackSelinuxThenDacWhenTheHostHasSelinux) {
   EXPECT_EQ(c.audit.sink, AuditSink::Kernel);
   EXPECT_FALSE(c.audit.required);
   EXPECT_TRUE(c.process.noNewPrivs);
+  EXPECT_TRUE(c.process.env.empty());
 }
 
 TEST(Config, DefaultsLeaveSelinuxOutWhenTheHostHasNone) {
@@ -67,6 +68,7 @@ sink = "file:/var/log/seclabel-audit.jsonl"
 required = true
 [process]
 no_new_privs = false
+env = ["HOME=/var/lib/guests", "TMPDIR=/var/tmp"]
 [network]
 bridge_acl = "/etc/seclabel/bridge.conf"
 direct_devices = ["eth0", "enp3s0f1"]
@@ -86,6 +88,7 @@ direct_devices = ["eth0", "enp3s0f1"]
   EXPECT_EQ(c.audit.path, "/var/log/seclabel-audit.jsonl");
   EXPECT_TRUE(c.audit.required);
   EXPECT_FALSE(c.process.noNewPrivs);
+  EXPECT_EQ(c.process.env, (std::vector<std::string>{"HOME=/var/lib/guests", "TMPDIR=/var/tmp"}));
   EXPECT_EQ(c.network.bridgeAcl, "/etc/seclabel/bridge.conf");
   EXPECT_EQ(c.network.directDevices, (std::vector<std::string>{"eth0", "enp3s0f1"}));
 }
@@ -160,6 +163,25 @@ TEST(Config, BadValuesAreErrorsNamingKeyAndValue) {
   EXPECT_EQ(errorOf("[audit]\nrequired = \"yes\""),
             "test.toml: audit.required: invalid value 'yes': expected true or false");
   EXPECT_EQ(errorOf("dac = 5"), "test.toml: dac: invalid value '5': expected a table [dac]");
+}
+
+TEST(Config, ProcessEnvEntriesAreCheckedOneByOne) {
+  EXPECT_EQ(errorOf("[process]\nenv = [\"NOVALUE\"]"),
+            "test.toml: process.env: invalid environment entry 'NOVALUE': expected NAME=VALUE");
+  EXPECT_EQ(errorOf("[process]\nenv = [\"=x\"]"),
+            "test.toml: process.env: invalid environment entry '=x': the name is empty");
+  EXPECT_EQ(errorOf("[process]\nenv = [\"A-B=x\"]"),
+            "test.toml: process.env: invalid environment entry 'A-B=x': a name holds only "
+            "letters, digits and '_'");
+  // TOML can spell a NUL, which execve's array cannot carry.
+  EXPECT_EQ(errorOf("[process]\nenv = [\"A=b\\u0000c\"]"),
+            "test.toml: process.env: invalid environment entry 'A=b\\x00c': the value holds a NUL "
+            "byte");
+  EXPECT_EQ(errorOf("[process]\nenv = \"A=b\""),
+            "test.toml: process.env: invalid value 'A=b': expected an array of strings");
+  // A value may hold '=' and anything but NUL.
+  EXPECT_EQ(parse("[process]\nenv = [\"A=b=c\", \"_X=\"]").process.env,
+            (std::vector<std::string>{"A=b=c", "_X="}));
 }
 
 TEST(Config, TomlSyntaxErrorsNameTheLine) {

@@ -174,6 +174,49 @@ TEST(ExpandDiskPlaceholders, JsonArgumentGetsAJsonEscapedPath) {
             R"({"filename":"/img/a\"b,c"})");
 }
 
+// Where the placeholder sits decides the escaping, as QEMU will read the
+// argument; a hostile path (commas, quotes, '=', a backslash) must come out
+// as exactly that path in each context, and never as extra options.
+struct EscapingCase {
+  const char* name;
+  std::string argument;  // with {disk:vda}
+  std::string expected;  // for kHostilePath
+};
+const std::string kHostilePath = R"(/img/a,file.locking=off "q" b\c=d)";
+
+class PlaceholderContext : public ::testing::TestWithParam<EscapingCase> {};
+
+TEST_P(PlaceholderContext, EscapesThePathForWhereItLands) {
+  std::map<std::string, DiskArgument> disks{{"vda", kHostilePath}};
+  EXPECT_EQ(expandDiskPlaceholders({"prog", GetParam().argument}, disks)[1], GetParam().expected);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Contexts, PlaceholderContext,
+    ::testing::Values(
+        // A bare argument (qemu-img info {disk:vda}, -hda {disk:vda}): the
+        // path as it is, neither JSON-escaped nor comma-doubled.
+        EscapingCase{"Bare", "{disk:vda}", kHostilePath},
+        EscapingCase{"PlainTextAround", "{disk:vda}.backup", kHostilePath + ".backup"},
+        // QEMU option syntax: ",," is one comma inside a value.
+        EscapingCase{"OptionValue", "file={disk:vda},if=none",
+                     R"(file=/img/a,,file.locking=off "q" b\c=d,if=none)"},
+        EscapingCase{"OptionListAfterPlaceholder", "{disk:vda},format=raw",
+                     R"(/img/a,,file.locking=off "q" b\c=d,format=raw)"},
+        EscapingCase{"DottedKey", "driver=qcow2,file.filename={disk:vda}",
+                     R"(driver=qcow2,file.filename=/img/a,,file.locking=off "q" b\c=d)"},
+        // JSON (-blockdev '{...}'): a JSON string, commas left alone.
+        EscapingCase{"Json", R"({"driver":"file","filename":"{disk:vda}"})",
+                     R"({"driver":"file","filename":"/img/a,file.locking=off \"q\" b\\c=d"})"}),
+    [](const ::testing::TestParamInfo<EscapingCase>& info) { return std::string(info.param.name); });
+
+TEST(ExpandDiskPlaceholders, AnFdSetInABareArgumentIsItsPath) {
+  std::map<std::string, DiskArgument> disks{{"vda", CommandLineFdset{2, {{9, "rdonly:/a,b"}}}}};
+  EXPECT_EQ(expandDiskPlaceholders({"qemu", "-cdrom", "{disk:vda}"}, disks),
+            (std::vector<std::string>{"qemu", "-add-fd", "fd=9,set=2,opaque=rdonly:/a,,b", "-cdrom",
+                                      "/dev/fdset/2"}));
+}
+
 TEST(ExpandDiskPlaceholders, FdsetDiskInsertsAddFdBeforeTheOptionThatUsesIt) {
   std::map<std::string, DiskArgument> disks{
       {"vda", CommandLineFdset{3, {{10, "rdwr:/a"}, {11, "rdonly:/a"}}}}};

@@ -7,9 +7,12 @@
 // A control test proves the counter sees allocations at all.
 #include <gtest/gtest.h>
 #include <malloc.h>
+#include <pty.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cstring>
 #include <string>
 
 #include "process/process.h"
@@ -111,6 +114,31 @@ TEST(NoAllocation, ApplyingEveryStepAllocatesNothing) {
     return std::string(applied ? "applied" : "failed");
   });
   EXPECT_EQ(output, "0 applied");
+}
+
+// The child's first steps: a session of its own (setsid) and a terminal on
+// stdin replaced by /dev/null (open, dup2, close).
+TEST(NoAllocation, LeavingTheSessionAndWithholdingATerminalAllocateNothing) {
+  SECLABEL_SKIP_UNLESS_ROOT();
+  FakeSelinuxHost host(SelinuxMode::Disabled);
+  PreparedIdentity prepared = PreparedIdentity::prepare(guestIdentity(), host);
+  int master = -1, slave = -1;
+  ASSERT_EQ(::openpty(&master, &slave, nullptr, nullptr, nullptr), 0);
+  ProcessStepFailure failure;
+  std::string output = allocationsDuring([&] {
+    ::dup2(slave, 0);
+    bool applied = applyProcessIdentity(prepared, host, &failure, testing::childReportFd());
+    char link[64] = {};
+    ::readlink("/proc/self/fd/0", link, sizeof link - 1);
+    // Short enough for std::string's inline buffer: no allocation here.
+    std::string result = applied ? "ok" : "no";
+    result += std::strcmp(link, "/dev/null") == 0 ? "+null" : "-null";
+    result += ::getsid(0) == ::getpid() ? "+sess" : "-sess";
+    return result;
+  });
+  ::close(master);
+  ::close(slave);
+  EXPECT_EQ(output, "0 ok+null+sess") << "applied, stdin now /dev/null, a session of its own";
 }
 
 }  // namespace

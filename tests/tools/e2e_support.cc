@@ -59,6 +59,7 @@ Child::Child(const std::vector<std::string>& argv, const SpawnOptions& options) 
       ::dup2(fd, 1);
     }
     if (err[1] >= 0) ::dup2(err[1], 2);
+    if (options.closeFrom >= 0) ::closefrom(options.closeFrom);
     for (int n : options.openDevNullAt) {
       int fd = ::open("/dev/null", O_RDONLY);
       if (fd != n) {
@@ -66,6 +67,7 @@ Child::Child(const std::vector<std::string>& argv, const SpawnOptions& options) 
         ::close(fd);
       }
     }
+    for (int n : options.closeFds) ::close(n);
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -198,10 +200,11 @@ void writeConfig(const std::string& path, const ConfigOptions& o) {
   std::ofstream out(path);
   out << "security_driver = " << tomlList(o.drivers) << "\n"
       << "fdpass = \"" << o.fdpass << "\"\n\n"
-      << "[dac]\nrange = \"1879048192-1879113727\"\ngroups = " << tomlList(o.groups) << "\n\n"
+      << "[dac]\nrange = \"" << o.dacRange << "\"\ngroups = " << tomlList(o.groups) << "\n\n"
       << "[audit]\nsink = \"" << o.auditSink << "\"\nrequired = "
       << (o.auditRequired ? "true" : "false") << "\n\n"
       << "[process]\nno_new_privs = true\n";
+  if (!o.processEnv.empty()) out << "env = " << tomlList(o.processEnv) << "\n";
 }
 
 void writeDomain(const std::string& path, const std::string& name, const std::string& uuid,

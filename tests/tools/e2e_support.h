@@ -42,6 +42,11 @@ struct SpawnOptions {
   // fds to leave open in the child, each a dup of /dev/null at that number
   // (without O_CLOEXEC, so they survive into seclabel).
   std::vector<int> openDevNullAt;
+  // fds to close in the child before it execs seclabel (after the above).
+  std::vector<int> closeFds;
+  // Close every fd from this number up, before the above are opened (-1:
+  // none), so that seclabel starts with only what the test gives it.
+  int closeFrom = -1;
   bool pipeStdout = true;
   bool pipeStderr = true;
   std::optional<std::string> stdoutFile;  // instead of a pipe
@@ -94,6 +99,8 @@ struct ConfigOptions {
   std::vector<std::string> groups;
   std::string auditSink = "none";
   bool auditRequired = false;
+  std::vector<std::string> processEnv;  // [process] env
+  std::string dacRange = "1879048192-1879113727";
 };
 void writeConfig(const std::string& path, const ConfigOptions& options);
 

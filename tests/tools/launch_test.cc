@@ -251,6 +251,67 @@ TEST_F(Launch, ARunWhoseCommandCannotStartLeavesAPreparedGuestPrepared) {
   expectImageUntouched();
 }
 
+// The guest never sees the launcher's environment (root's tokens, agent
+// sockets, LD_* settings): it starts from LC_ALL=C and a fixed PATH, then
+// gets [process] env, then --env, a later name replacing an earlier one.
+TEST_F(Launch, TheGuestGetsAMinimalEnvironmentPlusWhatTheConfigAndEnvName) {
+  configOptions_.processEnv = {"HOME=/var/empty", "FROM_CONFIG=1", "OVERRIDDEN=config"};
+  rewriteConfig(configOptions_);
+  ASSERT_EQ(::setenv("SECLABEL_E2E_ROOT_SECRET", "root-only", 1), 0);
+  for (const char* mode : {"run", "exec"}) {
+    Finished f = seclabel({mode, "--env", "OVERRIDDEN=flag", "--env", "WITH_EQUALS=a=b", xml_, "--",
+                           "/bin/sh", "-c", "tr '\\0' '\\n' < /proc/$$/environ"});
+    ASSERT_EQ(f.code(), 0) << mode << ": " << f.err;
+    EXPECT_EQ(f.out,
+              "LC_ALL=C\n"
+              "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
+              "HOME=/var/empty\n"
+              "FROM_CONFIG=1\n"
+              "OVERRIDDEN=flag\n"
+              "WITH_EQUALS=a=b\n")
+        << mode;
+    if (std::string(mode) == "exec") {
+      EXPECT_EQ(seclabel({"restore", uuid_}).code(), 0);
+    }
+  }
+  ::unsetenv("SECLABEL_E2E_ROOT_SECRET");
+}
+
+// The guest is in a session of its own: it shares no process group with
+// its launcher, and as another uid in another session it cannot send the
+// launcher even SIGCONT (which the kernel allows within one session
+// whatever the uids). A stopped launcher stays stopped.
+TEST_F(Launch, TheGuestCannotResumeItsStoppedLauncher) {
+  const std::string go = dir_ / "go";
+  std::string script = "trap 'exit 0' TERM; echo ready; while [ ! -e " + go +
+                       " ]; do sleep 0.05; done; kill -CONT $PPID 2>/dev/null; "
+                       "echo cont=$?; kill -CONT -$(ps -o pgid= -p $PPID | tr -d ' ') "
+                       "2>/dev/null; echo group=$?; while :; do sleep 0.1; done";
+  Child run(argv({"run", xml_, "--", "/bin/sh", "-c", script}));
+  ASSERT_TRUE(run.waitForLine("ready"));
+  ASSERT_TRUE(eventually([&] { return guest().value("state", "") == "running"; }));
+  const pid_t guestPid = guest()["pid"].get<pid_t>();
+  EXPECT_NE(::getsid(guestPid), ::getsid(run.pid()));
+  EXPECT_NE(::getpgid(guestPid), ::getpgid(run.pid()));
+
+  ASSERT_EQ(::kill(run.pid(), SIGSTOP), 0);
+  ASSERT_TRUE(eventually([&] {
+    std::string stat = readFile("/proc/" + std::to_string(run.pid()) + "/stat");
+    return stat.substr(stat.rfind(')') + 2, 1) == "T";
+  }));
+  { std::ofstream touch(go); }
+  ASSERT_TRUE(run.waitForLine("group=1")) << "the guest's attempts did not finish";
+  EXPECT_TRUE(run.waitForLine("cont=1")) << "kill -CONT of the launcher succeeded";
+  std::string stat = readFile("/proc/" + std::to_string(run.pid()) + "/stat");
+  EXPECT_EQ(stat.substr(stat.rfind(')') + 2, 1), "T") << "the guest resumed its launcher";
+
+  ASSERT_EQ(::kill(run.pid(), SIGCONT), 0);
+  ASSERT_EQ(::kill(run.pid(), SIGTERM), 0);
+  EXPECT_EQ(run.wait().code(), 0);
+  EXPECT_TRUE(list().empty());
+  expectImageUntouched();
+}
+
 class RunSignal : public Launch, public ::testing::WithParamInterface<int> {};
 
 TEST_P(RunSignal, IsForwardedToTheGuest) {

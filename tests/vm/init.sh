@@ -58,8 +58,10 @@ run_as_guest() {
   guest=$1 context=$2 uid=$3
   shift 4
   if [ "$LAUNCHER" = seclabel ]; then
+    # --tty: the guest's markers go to the serial console, a terminal, which
+    # seclabel otherwise replaces by /dev/null for the guest.
     exec seclabel --config "$SECLABEL_CONFIG" --state-dir "$SECLABEL_STATE" \
-      exec /guests/$guest.xml -- "$@"
+      exec --tty /guests/$guest.xml -- "$@"
   else
     exec vm_helper runas "$context" "$uid" -- "$@"
   fi
