@@ -177,6 +177,42 @@ AuditRecord resourceOpen(const AuditGuest& guest, std::string_view path,
   return r;
 }
 
+namespace {
+
+void addPeer(AuditRecord& record, const AuditPeer& peer) {
+  record.fields.push_back(token("peer-uid", std::to_string(peer.uid)));
+  record.fields.push_back(token("peer-pid", std::to_string(peer.pid)));
+}
+
+}  // namespace
+
+AuditRecord brokerOpen(const AuditGuest& guest, std::string_view path,
+                       std::optional<dev_t> rdev, AuditAccess access, const AuditPeer& peer,
+                       AuditOutcome outcome) {
+  AuditRecord r = resourceOpen(guest, path, rdev, access, outcome);
+  addPeer(r, peer);
+  return r;
+}
+
+AuditRecord brokerConnectionRefused(const AuditPeer& peer, std::string_view limit) {
+  AuditRecord r{AuditRecordType::Resource,
+                {token("virt", kUnset), token("resrc", "broker"), token("reason", "connect")},
+                AuditOutcome::Failure};
+  addPeer(r, peer);
+  r.fields.push_back(token("limit", limit));
+  return r;
+}
+
+AuditRecord brokerRefusalsSuppressed(std::optional<uid_t> uid, std::uint64_t count,
+                                     std::size_t uids) {
+  return {AuditRecordType::Resource,
+          {token("virt", kUnset), token("resrc", "broker"), token("reason", "rate-limit"),
+           token("peer-uid", uid ? std::to_string(*uid) : std::string(kUnset)),
+           token("suppressed", std::to_string(count)),
+           token("peer-uids", std::to_string(uids))},
+          AuditOutcome::Failure};
+}
+
 AuditRecord control(const AuditGuest& guest, AuditControlOp op,
                     std::string_view reason, std::optional<pid_t> vmPid,
                     AuditOutcome outcome) {
