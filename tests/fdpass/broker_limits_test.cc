@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -45,8 +46,12 @@ constexpr auto kPatience = std::chrono::seconds(20);
 // Exit codes of forked clients.
 constexpr int kOk = 0, kNoReply = 20, kWrongReply = 21, kNotClosed = 22, kNoConnect = 23;
 
+// A unix connect() waits while the listen backlog is full (net.core.somaxconn);
+// a broker that stopped accepting must make it fail, not hang the test.
 UniqueFd connectTo(const std::string& path) {
   UniqueFd fd(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+  timeval patience{std::chrono::seconds(kPatience).count(), 0};
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &patience, sizeof patience);
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
   std::strcpy(address.sun_path, path.c_str());
@@ -145,7 +150,11 @@ class ConnectionHolder {
     pid_ = ::fork();
     if (pid_ < 0) throw std::runtime_error("fork");
     if (pid_ > 0) return;
-    // The child: room for the connections, then drop to `uid`.
+    // The child: not the parent's ends (its copy of the release end would
+    // keep the read below from ever seeing the parent let go).
+    report_.reset();
+    release_.reset();
+    // Room for the connections, then drop to `uid`.
     rlimit limit{};
     ::getrlimit(RLIMIT_NOFILE, &limit);
     limit.rlim_cur = limit.rlim_max;
@@ -207,7 +216,8 @@ TEST_F(BrokerLimitsTest, OneUidHoldingTwoThousandIdleConnectionsLocksOutNeitherR
   const std::size_t share = server_->limits().maxConnectionsPerUid;
 
   ConnectionHolder attacker(kStrangerUid, socket_, 2000);
-  ASSERT_EQ(attacker.connected(), 2000) << "the kernel completes every connect";
+  // Every connect completes: the broker takes each from the backlog at once.
+  EXPECT_EQ(attacker.connected(), 2000);
 
   // Root's and a guest's requests are answered while the attacker holds on.
   Clock::time_point t = Clock::now();
