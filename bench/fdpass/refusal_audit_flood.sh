@@ -9,10 +9,15 @@
 #   LIMITS=off       refusal_audit_burst = 1000000, refusal_audit_rate =
 #                    1000000: no rate limit, as before it existed
 #
+# It floods the host's audit log on purpose: without the rate limit, 5 s
+# write megabytes and make auditd rotate (max_log_file).
+#
 # Usage (root, auditd running and auditing enabled; tests/audit/
 # auditd_fixture.sh starts one):
 #   bench/fdpass/refusal_audit_flood.sh [SECLABEL] [SECONDS]
-# Env: LIMITS=default|off (default: default), FLOOD_UID (default 61235).
+# Env: LIMITS=default|off (default: default), FLOOD_UID (default 61235),
+#      NAME_BYTES: pad the guest name asked for to this many bytes (the
+#      broker takes up to 1024): the larger the name, the larger each record.
 set -euo pipefail
 
 SECLABEL=$(realpath "${1:-build/tools/seclabel}")
@@ -41,6 +46,9 @@ if [ "$LIMITS" = off ]; then
     >> "$work/seclabel.toml"
 fi
 guest="flood-$RANDOM$RANDOM"
+if [ -n "${NAME_BYTES:-}" ]; then
+  guest="$guest$(printf '%*s' $(( NAME_BYTES - ${#guest} )) '' | tr ' ' x)"
+fi
 
 "$SECLABEL" --config "$work/seclabel.toml" --state-dir "$work/state" \
   broker --socket "$work/broker.sock" &
@@ -63,17 +71,26 @@ print(answered)
 PY
 )
 requests=$(setpriv --reuid="$FLOOD_UID" --regid="$FLOOD_UID" --clear-groups \
-  python3 -c "$python_client" "$work/broker.sock" "$guest" "$SECONDS_")
+  /usr/bin/python3 -c "$python_client" "$work/broker.sock" "$guest" "$SECONDS_")
 broker_pid=$broker
 kill "$broker"; wait "$broker" 2>/dev/null || true; broker=
-sleep 2  # auditd writes asynchronously
-
-refusals=$(grep -a "reason=open vm=\"$guest\"" "$LOG" | grep -c "res=failed" || true)
-refusal_bytes=$(grep -a "reason=open vm=\"$guest\"" "$LOG" | wc -c)
+# auditd writes asynchronously: count until the count stops growing.
+# The flood may make auditd rotate (max_log_file): read the rotated files too.
+logs() { cat "$LOG".[0-9]* "$LOG" 2>/dev/null; }
+count_refusals() { logs | grep -a "reason=open vm=\"$guest\"" | grep -c "res=failed" || true; }
+refusals=$(count_refusals)
+for _ in $(seq 1 60); do
+  sleep 1
+  now=$(count_refusals)
+  [ "$now" = "$refusals" ] && break
+  refusals=$now
+done
+refusal_bytes=$(logs | grep -a "reason=open vm=\"$guest\"" | wc -c)
 # This broker's summaries (written when it stopped): its pid is in the header.
-summary_lines=$(grep -a " pid=$broker_pid uid=0 " "$LOG" | grep -a "reason=rate-limit" || true)
+summary_lines=$(logs | grep -a " pid=$broker_pid uid=0 " | grep -a "reason=rate-limit" || true)
 echo "limits=$LIMITS seconds=$SECONDS_ requests=$requests"
 echo "refusal records: $refusals ($(( refusals / SECONDS_ ))/s), $refusal_bytes bytes" \
      "($(( refusal_bytes / SECONDS_ )) B/s)"
+echo "log files: $(ls "$LOG"* | wc -l) (auditd rotates at max_log_file)"
 echo "summary records of this broker:"
 echo "${summary_lines:-  (none)}"
