@@ -238,7 +238,11 @@ struct BrokerServer::Impl {
       return;
     }
     const int fd = socket.get();
-    watch(fd);  // throws (ENOMEM, ENOSPC): socket closes, nothing counted yet
+    try {
+      watch(fd);
+    } catch (const Error&) {
+      return;  // epoll cannot take it (ENOMEM, ENOSPC): closed, nothing counted
+    }
     clients.emplace(fd, Client{std::move(socket), peer, Clock::now()});
     ++connectionsOf[peer.uid];
     if (peer.uid != 0) ++nonRootConnections;
@@ -277,11 +281,9 @@ struct BrokerServer::Impl {
         }
         return;  // EAGAIN: backlog empty (or an error the next round retries)
       }
-      try {
-        admit(std::move(socket));
-      } catch (const Error&) {
-        // epoll could not take it: the socket is closed, the loop goes on.
-      }
+      // What the auditor throws (a required audit log that cannot be
+      // written) ends the loop, as for every other record.
+      admit(std::move(socket));
     }
   }
 
