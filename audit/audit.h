@@ -15,6 +15,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -81,6 +82,13 @@ enum class AuditLabelChange {
 };
 
 enum class AuditAccess { ReadOnly, ReadWrite };  // access=ro|rw
+
+// Who asked, as the kernel saw the caller (SO_PEERCRED), for records written
+// on a caller's behalf by a daemon: the record's own uid= is the daemon's.
+struct AuditPeer {
+  uid_t uid;
+  pid_t pid;
+};
 enum class AuditControlOp { Start, Stop };       // op=start|stop
 
 // What happened to a guest's network interface (libvirt's virDomainAuditNet
@@ -128,6 +136,25 @@ AuditRecord resourceOpen(const AuditGuest& guest, std::string_view path,
 //   virt=kvm resrc=disk reason=links vm="NAME" uuid=UUID path="PATH" nlink=3
 AuditRecord resourceLinks(const AuditGuest& guest, std::string_view path,
                           unsigned long linkCount);
+
+// The broker's VIRT_RESOURCE reason=open: resourceOpen and who asked,
+//   ... access=rw peer-uid=1001 peer-pid=4242
+AuditRecord brokerOpen(const AuditGuest& guest, std::string_view path,
+                       std::optional<dev_t> rdev, AuditAccess access, const AuditPeer& peer,
+                       AuditOutcome outcome);
+
+// VIRT_RESOURCE for a connection the broker closed because of one of its
+// limits (res=failed):
+//   virt=? resrc=broker reason=connect peer-uid=1001 peer-pid=4242 limit=per-uid
+// `limit` is a word: per-uid, all-uids, fds.
+AuditRecord brokerConnectionRefused(const AuditPeer& peer, std::string_view limit);
+
+// VIRT_RESOURCE for refusal records the broker's rate limit left out since
+// its previous summary (res=failed, like the records it stands for):
+//   virt=? resrc=broker reason=rate-limit peer-uid=1001 suppressed=37035 peer-uids=1
+// When it sums up several uids: peer-uid=? and peer-uids= how many.
+AuditRecord brokerRefusalsSuppressed(std::optional<uid_t> uid, std::uint64_t count,
+                                     std::size_t uids);
 
 // VIRT_CONTROL for a start or a stop:
 //   virt=kvm op=start reason=booted vm="NAME" uuid=UUID vm-pid=1234

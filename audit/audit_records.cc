@@ -2,14 +2,11 @@
 // (src/conf/domain_audit.c: virDomainAuditSecurityLabel, virDomainAuditDisk,
 // virDomainAuditNet, virDomainAuditNetDevice, virDomainAuditLifecycle), so
 // records from libvirt and from seclabel read the same in ausearch.
-#include <libaudit.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
 #include <cerrno>
 #include <cstdio>
-#include <cstdlib>
-#include <memory>
 
 #include "core/error.h"
 #include "audit/audit.h"
@@ -42,24 +39,42 @@ bool isBareToken(std::string_view value) {
   return true;
 }
 
-// name="value" when the value is safe inside quotes, name=HEX otherwise
-// (libaudit decides, so ausearch -i decodes it back).
-std::string encodeUserValue(const std::string& name, const std::string& value) {
-  // audit_encode_nv_string stops at a NUL byte; a value holding one would be
-  // logged cut short, so hex-encode the whole value ourselves instead.
-  if (value.find('\0') != std::string::npos) {
-    static constexpr char kDigits[] = "0123456789ABCDEF";
-    std::string hex = name + "=";
-    for (unsigned char c : value) {
-      hex += kDigits[c >> 4];
-      hex += kDigits[c & 0xF];
-    }
-    return hex;
+// Whether a value must be hex rather than "quoted". A user record travels
+// inside msg='...': a ' ends it for every parser (ausearch then reads what
+// follows as fields of the record: `x'uuid=G'res=success'` filed a refusal
+// under guest G), a space or '=' starts a new field, a '"' ends the quotes,
+// a control byte can start a new line, and ausearch knows no escapes, so a
+// backslash is not safe either. libaudit's audit_value_needs_encoding checks
+// only '"', bytes below 0x21 and 0x7f: everything it encodes we encode, and
+// ', =, \ and every byte >= 0x7f besides.
+bool needsHexEncoding(std::string_view value) {
+  for (unsigned char c : value) {
+    if (c <= 0x20 || c >= 0x7f || c == '"' || c == '\'' || c == '=' || c == '\\') return true;
   }
-  std::unique_ptr<char, decltype(&std::free)> encoded(
-      audit_encode_nv_string(name.c_str(), value.c_str(), 0), &std::free);
-  if (!encoded) throw Error::fromErrno("cannot encode audit field " + name, ENOMEM);
-  return encoded.get();
+  return false;
+}
+
+// name="value" when the value is safe inside quotes, name=HEX otherwise: the
+// hex of every byte (a NUL too), upper case as libaudit's audit_encode_value
+// writes it, so ausearch -i decodes it back.
+std::string encodeUserValue(const std::string& name, std::string_view value) {
+  if (!needsHexEncoding(value)) return name + "=\"" + std::string(value) + "\"";
+  static constexpr char kDigits[] = "0123456789ABCDEF";
+  std::string hex = name + "=";
+  hex.reserve(name.size() + 1 + 2 * value.size());
+  for (unsigned char c : value) {
+    hex += kDigits[c >> 4];
+    hex += kDigits[c & 0xF];
+  }
+  return hex;
+}
+
+// Field names are seclabel's own words; one that is not a bare word would be
+// a bug that lets a record carry something it does not mean.
+void requireFieldName(const std::string& name) {
+  bool ok = !name.empty();
+  for (unsigned char c : name) ok = ok && ((c >= 'a' && c <= 'z') || c == '-');
+  if (!ok) throw Error(ExitCode::Failed, "audit field name is not a word: " + name);
 }
 
 std::string_view labelReason(AuditLabelChange change) {
@@ -91,6 +106,7 @@ std::string_view auditRecordTypeName(AuditRecordType type) {
 std::string AuditRecord::message() const {
   std::string text;
   for (const AuditField& f : fields) {
+    requireFieldName(f.name);
     if (!text.empty()) text += ' ';
     if (f.kind == AuditField::Kind::Token && isBareToken(f.value)) {
       text += f.name + "=" + f.value;
@@ -204,6 +220,42 @@ AuditRecord resourceLinks(const AuditGuest& guest, std::string_view path,
   r.fields.push_back(userValue("path", path));
   r.fields.push_back(token("nlink", std::to_string(linkCount)));
   return r;
+}
+
+namespace {
+
+void addPeer(AuditRecord& record, const AuditPeer& peer) {
+  record.fields.push_back(token("peer-uid", std::to_string(peer.uid)));
+  record.fields.push_back(token("peer-pid", std::to_string(peer.pid)));
+}
+
+}  // namespace
+
+AuditRecord brokerOpen(const AuditGuest& guest, std::string_view path,
+                       std::optional<dev_t> rdev, AuditAccess access, const AuditPeer& peer,
+                       AuditOutcome outcome) {
+  AuditRecord r = resourceOpen(guest, path, rdev, access, outcome);
+  addPeer(r, peer);
+  return r;
+}
+
+AuditRecord brokerConnectionRefused(const AuditPeer& peer, std::string_view limit) {
+  AuditRecord r{AuditRecordType::Resource,
+                {token("virt", kUnset), token("resrc", "broker"), token("reason", "connect")},
+                AuditOutcome::Failure};
+  addPeer(r, peer);
+  r.fields.push_back(token("limit", limit));
+  return r;
+}
+
+AuditRecord brokerRefusalsSuppressed(std::optional<uid_t> uid, std::uint64_t count,
+                                     std::size_t uids) {
+  return {AuditRecordType::Resource,
+          {token("virt", kUnset), token("resrc", "broker"), token("reason", "rate-limit"),
+           token("peer-uid", uid ? std::to_string(*uid) : std::string(kUnset)),
+           token("suppressed", std::to_string(count)),
+           token("peer-uids", std::to_string(uids))},
+          AuditOutcome::Failure};
 }
 
 AuditRecord control(const AuditGuest& guest, AuditControlOp op,

@@ -156,6 +156,40 @@ void applyAudit(const toml::table& table, AuditConfig& audit) {
   }
 }
 
+uint32_t requireCount(const toml::node& node, const std::string& key, int64_t least,
+                      int64_t most) {
+  auto value = node.as_integer();
+  if (!value) badValue(key, nodeText(node), "expected a whole number");
+  if (value->get() < least || value->get() > most)
+    badValue(key, nodeText(node),
+             "expected " + std::to_string(least) + " to " + std::to_string(most));
+  return static_cast<uint32_t>(value->get());
+}
+
+void applyBroker(const toml::table& table, BrokerConfig& broker) {
+  for (auto&& [k, node] : table) {
+    std::string key = "broker." + std::string(k.str());
+    if (k == "max_connections_per_uid") {
+      broker.maxConnectionsPerUid = requireCount(node, key, 1, 65536);
+    } else if (k == "max_connections") {
+      broker.maxConnections = requireCount(node, key, 1, 1 << 20);
+    } else if (k == "idle_timeout") {
+      broker.idleTimeoutSeconds = requireCount(node, key, 1, 86400);
+    } else if (k == "refusal_audit_rate") {
+      std::optional<double> rate;
+      if (auto f = node.as_floating_point()) rate = f->get();
+      if (auto i = node.as_integer()) rate = static_cast<double>(i->get());
+      if (!rate || !(*rate > 0) || *rate > 1e6)
+        badValue(key, nodeText(node), "expected records per second, above 0");
+      broker.refusalAuditRate = *rate;
+    } else if (k == "refusal_audit_burst") {
+      broker.refusalAuditBurst = requireCount(node, key, 1, 1000000);
+    } else {
+      throw Error::invalidInput(key + ": unknown key");
+    }
+  }
+}
+
 void applyProcess(const toml::table& table, ProcessConfig& process) {
   for (auto&& [k, node] : table) {
     std::string key = "process." + std::string(k.str());
@@ -422,6 +456,8 @@ Config Config::parse(std::string_view text, const std::string& source,
         applySelinux(requireTable(node, key), config.selinux);
       } else if (key == "audit") {
         applyAudit(requireTable(node, key), config.audit);
+      } else if (key == "broker") {
+        applyBroker(requireTable(node, key), config.broker);
       } else if (key == "process") {
         applyProcess(requireTable(node, key), config.process);
       } else if (key == "store") {

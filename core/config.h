@@ -58,6 +58,16 @@ struct AuditConfig {
   bool required = false;
 };
 
+// [broker]: how the fd-passing broker rations its connections and its
+// refusal audit records (see seclabel.toml(5), docs/fdpass.md).
+struct BrokerConfig {
+  uint32_t maxConnectionsPerUid = 64;
+  uint32_t maxConnections = 4096;      // all non-root uids together
+  uint32_t idleTimeoutSeconds = 10;
+  double refusalAuditRate = 1.0;       // records per second per uid
+  uint32_t refusalAuditBurst = 20;
+};
+
 struct ProcessConfig {
   bool noNewPrivs = true;
   // [process] env: "NAME=VALUE" entries the guest gets on top of the minimal
@@ -115,6 +125,7 @@ struct Config {
   DacConfig dac;
   SelinuxConfig selinux;
   AuditConfig audit;
+  BrokerConfig broker;
   ProcessConfig process;
   StoreConfig store;
   NetworkConfig network;

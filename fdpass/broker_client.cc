@@ -52,13 +52,31 @@ BrokerConnection BrokerConnection::connect(const std::string& socketPath,
 
 BrokerDiskFds BrokerConnection::openDisk(const std::string& guest, const std::string& disk,
                                          DiskAccess access) {
-  sendWithFds(socket_.get(), formatBrokerRequest({guest, disk, access}), {});
+  try {
+    sendWithFds(socket_.get(), formatBrokerRequest({guest, disk, access}), {});
+  } catch (const Error& e) {
+    // The broker closes a connection it will not serve (too many from this
+    // uid) right after saying why: that reason beats "Broken pipe". The
+    // peer is gone, so the receive does not wait.
+    if (e.errnum() != EPIPE && e.errnum() != ECONNRESET) throw e.withContext("broker");
+    if (std::optional<BrokerReply> why = pendingRefusal(); why && !why->ok) {
+      throw Error(why->refusalCode, "broker: " + why->refusalReason);
+    }
+    throw e.withContext("broker");
+  }
   std::optional<ReceivedMessage> message;
   try {
     message = receiveRecordWithFds(socket_.get(), kMaxBrokerReplyBytes, kMaxReplyFds);
   } catch (const Error& e) {
     if (e.errnum() == EAGAIN) {
       throw Error(ExitCode::Failed, "broker: no reply", ETIMEDOUT);
+    }
+    // The broker closed a connection it would not serve while our request
+    // was unread: the kernel reports the reset before the record that says
+    // why, which a second receive still finds.
+    if (e.errnum() != ECONNRESET) throw e.withContext("broker");
+    if (std::optional<BrokerReply> why = pendingRefusal(); why && !why->ok) {
+      throw Error(why->refusalCode, "broker: " + why->refusalReason);
     }
     throw e.withContext("broker");
   }
@@ -86,6 +104,21 @@ BrokerDiskFds BrokerConnection::openDisk(const std::string& guest, const std::st
         {grant.fdset[i].mode, grant.fdset[i].opaque, std::move(message->fds[i])});
   }
   return result;
+}
+
+std::optional<BrokerReply> BrokerConnection::pendingRefusal() {
+  // The peer is gone: these receives return at once. Two, because a reset
+  // may still be reported once before the record.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    try {
+      auto record = receiveRecordWithFds(socket_.get(), kMaxBrokerReplyBytes, 0);
+      if (!record) return std::nullopt;
+      return parseBrokerReply(record->payload);
+    } catch (const Error&) {
+      // The reset, or nothing readable: try once more, then give up.
+    }
+  }
+  return std::nullopt;
 }
 
 BrokerDiskFds requestDiskFds(const std::string& socketPath, const std::string& guest,

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,8 @@ class BrokerConnection {
 
  private:
   explicit BrokerConnection(UniqueFd socket) : socket_(std::move(socket)) {}
+  // After the broker closed the connection: the refusal it left, if any.
+  std::optional<BrokerReply> pendingRefusal();
   UniqueFd socket_;
 };
 

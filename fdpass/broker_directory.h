@@ -6,6 +6,8 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -36,6 +38,20 @@ struct PeerCredentials {
   gid_t gid;
 };
 
+// Which of the broker's connection limits closed a connection.
+enum class ConnectionLimit {
+  PerUid,   // the uid already held its most connections
+  AllUids,  // the connections of all non-root uids together were at their most
+  FileDescriptors,  // the broker ran out of file descriptors (should not happen)
+};
+
+// Refusal records left out by the rate limit (fdpass/refusal_audit_limiter.h).
+struct SuppressedRefusals {
+  std::optional<uid_t> uid;  // nullopt: several uids summed up, `uids` of them
+  std::uint64_t count = 0;
+  std::size_t uids = 1;
+};
+
 class BrokerGuestDirectory {
  public:
   virtual ~BrokerGuestDirectory() = default;
@@ -60,6 +76,12 @@ class BrokerAuditor {
   virtual void denied(const PeerCredentials& peer, const std::string& guest,
                       const std::string& disk, DiskAccess access,
                       const std::string& reason) = 0;
+  // A connection the broker closed because of `limit`: refused at accept,
+  // or (AllUids) an idle one closed to make room for a uid that held fewer.
+  virtual void connectionRefused(const PeerCredentials& peer, ConnectionLimit limit) = 0;
+  // Refusal records (denied, failed opens, connectionRefused) of non-root
+  // callers that the rate limit left out since the last summary.
+  virtual void refusalsSuppressed(const SuppressedRefusals& summary) = 0;
 };
 
 // For a broker run without auditing (tests, benchmarks).
@@ -69,6 +91,8 @@ class NullBrokerAuditor final : public BrokerAuditor {
                 const std::string&, std::optional<dev_t>, DiskAccess, bool) override {}
   void denied(const PeerCredentials&, const std::string&, const std::string&, DiskAccess,
               const std::string&) override {}
+  void connectionRefused(const PeerCredentials&, ConnectionLimit) override {}
+  void refusalsSuppressed(const SuppressedRefusals&) override {}
 };
 
 }  // namespace seclabel

@@ -3,11 +3,14 @@
 #include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -23,14 +26,27 @@
 namespace seclabel {
 namespace {
 
+using Clock = std::chrono::steady_clock;
+
 // A request carries no fds; we accept room for one so a client that attaches
 // some gets "malformed" (after the kernel-installed fds are closed) rather
 // than a silent truncation.
 constexpr std::size_t kRequestFdAllowance = 1;
 
+// Fds the broker needs besides its clients: stdio, the listening socket,
+// epoll, the eventfd, the spare fd, the store (database, WAL, shm), the audit
+// socket or file, the two image fds of a request in flight, libc's own.
+constexpr rlim_t kFdsForTheBrokerItself = 64;
+
+// Accepts per loop round: a connect flood cannot keep the loop from serving
+// the clients it has (the listening socket stays readable, the next round
+// accepts more).
+constexpr int kAcceptsPerRound = 64;
+
 struct Client {
   UniqueFd socket;
   PeerCredentials peer;
+  Clock::time_point lastActive;  // accepted, or last request answered
 };
 
 // What to record once the reply is on its way (or failed to be).
@@ -48,20 +64,65 @@ struct Answer {
   std::optional<PendingAudit> audit;
 };
 
+// Raises the soft fd limit to the hard one and returns it.
+rlim_t raiseFdLimitToHard() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    throw Error::fromErrno("broker: getrlimit(RLIMIT_NOFILE)", errno);
+  }
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised{limit.rlim_max, limit.rlim_max};
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) limit.rlim_cur = limit.rlim_max;
+  }
+  return limit.rlim_cur;
+}
+
+BrokerLimits fitIntoFdLimit(BrokerLimits limits, rlim_t fdLimit) {
+  if (limits.maxConnectionsPerUid < 1 || limits.maxConnections < 1) {
+    throw Error::invalidInput("broker: connection limits must be at least 1");
+  }
+  if (limits.idleTimeout <= std::chrono::milliseconds(0)) {
+    throw Error::invalidInput("broker: the idle timeout must be above 0");
+  }
+  const rlim_t rootShare = limits.maxConnectionsPerUid;
+  if (fdLimit == RLIM_INFINITY) return limits;
+  if (fdLimit < kFdsForTheBrokerItself + rootShare + 1) {
+    throw Error(ExitCode::Failed,
+                "broker: RLIMIT_NOFILE is " + std::to_string(fdLimit) + ", too low for " +
+                    std::to_string(rootShare) + " connections per uid (at least " +
+                    std::to_string(kFdsForTheBrokerItself + rootShare + 1) + " needed)");
+  }
+  const rlim_t room = fdLimit - kFdsForTheBrokerItself - rootShare;
+  if (limits.maxConnections > room) limits.maxConnections = static_cast<std::size_t>(room);
+  return limits;
+}
+
 }  // namespace
 
 struct BrokerServer::Impl {
   UniqueFd listenSocket;
   UniqueFd epoll;
   UniqueFd wakeup;  // eventfd written by stop()
+  // /dev/null, held so that when accept() fails with EMFILE we can close it,
+  // accept the connection, tell it why, and close it: a level-triggered
+  // listening socket that cannot be accepted would spin the loop.
+  UniqueFd spare;
   BrokerGuestDirectory& directory;
   BrokerAuditor& auditor;
   BrokerLimits limits;
+  RefusalAuditLimiter refusals;
   std::unordered_map<int, Client> clients;
-  bool accepting = false;
+  std::unordered_map<uid_t, std::size_t> connectionsOf;  // by uid, root included
+  std::size_t nonRootConnections = 0;
+  std::atomic<std::size_t> clientCount{0};
+  Clock::time_point nextIdleSweep{};
 
   Impl(UniqueFd listen, BrokerGuestDirectory& d, BrokerAuditor& a, BrokerLimits l)
-      : listenSocket(std::move(listen)), directory(d), auditor(a), limits(l) {}
+      : listenSocket(std::move(listen)),
+        directory(d),
+        auditor(a),
+        limits(l),
+        refusals(l.refusalAudit) {}
 
   void watch(int fd) {
     epoll_event event{};
@@ -72,45 +133,185 @@ struct BrokerServer::Impl {
     }
   }
 
-  void setAccepting(bool on) {
-    if (on == accepting) return;
-    if (on) {
-      watch(listenSocket.get());
-    } else {
-      ::epoll_ctl(epoll.get(), EPOLL_CTL_DEL, listenSocket.get(), nullptr);
-    }
-    accepting = on;
+  std::size_t connectionCount(uid_t uid) const {
+    auto found = connectionsOf.find(uid);
+    return found == connectionsOf.end() ? 0 : found->second;
   }
 
-  void dropClient(int fd) {
+  // Forgets client `fd` and hands back its socket (still open).
+  UniqueFd releaseClient(int fd) {
+    auto found = clients.find(fd);
+    if (found == clients.end()) return {};
+    const uid_t uid = found->second.peer.uid;
     ::epoll_ctl(epoll.get(), EPOLL_CTL_DEL, fd, nullptr);
-    clients.erase(fd);  // closes it
+    UniqueFd socket = std::move(found->second.socket);
+    clients.erase(found);
+    if (--connectionsOf[uid] == 0) connectionsOf.erase(uid);
+    if (uid != 0) --nonRootConnections;
+    clientCount.store(clients.size(), std::memory_order_relaxed);
+    return socket;
   }
 
-  // Returns false when accept() could not proceed (no fds left, etc.): the
-  // caller pauses accepting so a full fd table does not spin the loop.
-  bool acceptOne() {
-    UniqueFd socket(::accept4(listenSocket.get(), nullptr, nullptr,
-                              SOCK_NONBLOCK | SOCK_CLOEXEC));
-    if (!socket) {
-      return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ||
-             errno == ECONNABORTED;
+  void dropClient(int fd) { releaseClient(fd); }  // the socket closes here
+
+  // ---- refusal audit records, rate limited for non-root callers ----------
+
+  bool mayAuditRefusalOf(uid_t uid) { return refusals.admit(uid, Clock::now()); }
+
+  void writeDueSummaries(Clock::time_point now) {
+    for (const SuppressedRefusals& summary : refusals.takeDueSummaries(now)) {
+      auditor.refusalsSuppressed(summary);
     }
+  }
+
+  // ---- connections ---------------------------------------------------------
+
+  static std::string limitReason(ConnectionLimit limit, const PeerCredentials& peer,
+                                 const BrokerLimits& limits) {
+    switch (limit) {
+      case ConnectionLimit::PerUid:
+        return "too many connections: uid " + std::to_string(peer.uid) + " already holds " +
+               std::to_string(limits.maxConnectionsPerUid) + ", the most one uid may hold";
+      case ConnectionLimit::AllUids:
+        return "too many connections: the broker holds the most it takes from users other "
+               "than root (" +
+               std::to_string(limits.maxConnections) + ")";
+      case ConnectionLimit::FileDescriptors:
+        return "the broker is out of file descriptors";
+    }
+    return "too many connections";
+  }
+
+  // Tells the client why (one refusal record, if its buffer takes it; never
+  // waits) and closes the connection; audits it within the rate limit.
+  void refuseConnection(UniqueFd socket, const PeerCredentials& peer, ConnectionLimit limit) {
+    try {
+      sendWithFds(socket.get(),
+                  formatBrokerRefusal(ExitCode::Failed, limitReason(limit, peer, limits)), {});
+    } catch (const Error&) {
+      // Gone already, or not reading: closing says enough.
+    }
+    socket.reset();
+    if (mayAuditRefusalOf(peer.uid)) auditor.connectionRefused(peer, limit);
+  }
+
+  // The pool of non-root connections is full and `uid` wants one more: the
+  // uid holding the most gives up its longest idle connection, if it holds
+  // at least as many as `uid` would. Fair however many uids the connections
+  // come from (a user with a range of subordinate uids has thousands).
+  bool makeRoomFor(uid_t uid) {
+    std::size_t most = 0;
+    for (const auto& [holder, count] : connectionsOf) {
+      if (holder != 0) most = std::max(most, count);
+    }
+    if (most < connectionCount(uid) + 1) return false;
+    int victim = -1;
+    Clock::time_point oldest = Clock::time_point::max();
+    for (const auto& [fd, client] : clients) {
+      const uid_t holder = client.peer.uid;
+      if (holder == 0 || connectionCount(holder) != most) continue;
+      if (client.lastActive < oldest) {
+        oldest = client.lastActive;
+        victim = fd;
+      }
+    }
+    if (victim < 0) return false;
+    const PeerCredentials peer = clients.at(victim).peer;
+    refuseConnection(releaseClient(victim), peer, ConnectionLimit::AllUids);
+    return true;
+  }
+
+  void admit(UniqueFd socket) {
     ucred credentials{};
     socklen_t length = sizeof credentials;
     if (::getsockopt(socket.get(), SOL_SOCKET, SO_PEERCRED, &credentials, &length) != 0) {
-      return true;  // cannot know who it is: not served (closed here)
+      return;  // cannot know who it is: not served (closed here)
     }
-    int fd = socket.get();
-    clients.emplace(fd, Client{std::move(socket),
-                               {credentials.pid, credentials.uid, credentials.gid}});
+    const PeerCredentials peer{credentials.pid, credentials.uid, credentials.gid};
+    if (connectionCount(peer.uid) >= limits.maxConnectionsPerUid) {
+      refuseConnection(std::move(socket), peer, ConnectionLimit::PerUid);
+      return;
+    }
+    if (peer.uid != 0 && nonRootConnections >= limits.maxConnections &&
+        !makeRoomFor(peer.uid)) {
+      refuseConnection(std::move(socket), peer, ConnectionLimit::AllUids);
+      return;
+    }
+    const int fd = socket.get();
     try {
       watch(fd);
     } catch (const Error&) {
-      clients.erase(fd);
+      return;  // epoll cannot take it (ENOMEM, ENOSPC): closed, nothing counted
     }
-    return true;
+    clients.emplace(fd, Client{std::move(socket), peer, Clock::now()});
+    ++connectionsOf[peer.uid];
+    if (peer.uid != 0) ++nonRootConnections;
+    clientCount.store(clients.size(), std::memory_order_relaxed);
   }
+
+  // Out of fds after all (someone else's fds in this process): let go of the
+  // spare, take the connection, tell it, close it, take the spare back.
+  void refuseWithSpareFd() {
+    spare.reset();
+    UniqueFd socket(::accept4(listenSocket.get(), nullptr, nullptr,
+                              SOCK_NONBLOCK | SOCK_CLOEXEC));
+    if (socket) {
+      ucred credentials{};
+      socklen_t length = sizeof credentials;
+      PeerCredentials peer{0, static_cast<uid_t>(-1), static_cast<gid_t>(-1)};
+      if (::getsockopt(socket.get(), SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0) {
+        peer = {credentials.pid, credentials.uid, credentials.gid};
+      }
+      refuseConnection(std::move(socket), peer, ConnectionLimit::FileDescriptors);
+    }
+    spare.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  }
+
+  // Empties the listen backlog (up to kAcceptsPerRound): every connection is
+  // taken or refused now, none waits where root's would queue behind it.
+  void acceptPending() {
+    for (int i = 0; i < kAcceptsPerRound; ++i) {
+      UniqueFd socket(::accept4(listenSocket.get(), nullptr, nullptr,
+                                SOCK_NONBLOCK | SOCK_CLOEXEC));
+      if (!socket) {
+        if (errno == EINTR || errno == ECONNABORTED) continue;
+        if ((errno == EMFILE || errno == ENFILE) && spare) {
+          refuseWithSpareFd();
+          continue;
+        }
+        return;  // EAGAIN: backlog empty (or an error the next round retries)
+      }
+      // What the auditor throws (a required audit log that cannot be
+      // written) ends the loop, as for every other record.
+      admit(std::move(socket));
+    }
+  }
+
+  void closeIdleClients(Clock::time_point now) {
+    if (now < nextIdleSweep) return;
+    // A quarter of the timeout between sweeps: a connection lives at most
+    // 1.25 times the timeout without a request, and the sweep is cheap.
+    nextIdleSweep = now + std::max<Clock::duration>(limits.idleTimeout / 4,
+                                                    std::chrono::milliseconds(10));
+    std::vector<int> idle;
+    for (const auto& [fd, client] : clients) {
+      if (now - client.lastActive >= limits.idleTimeout) idle.push_back(fd);
+    }
+    for (int fd : idle) dropClient(fd);
+  }
+
+  // How long epoll may sleep: until the next idle sweep (if anyone is
+  // connected) or the next refusal summary, whichever comes first.
+  int waitTimeoutMs(Clock::time_point now) const {
+    std::optional<Clock::time_point> wake = refusals.nextSummaryDue();
+    if (!clients.empty()) wake = wake ? std::min(*wake, nextIdleSweep) : nextIdleSweep;
+    if (!wake) return -1;
+    if (*wake <= now) return 0;
+    auto ms = std::chrono::ceil<std::chrono::milliseconds>(*wake - now).count();
+    return static_cast<int>(std::min<long long>(ms, 60'000));
+  }
+
+  // ---- requests ------------------------------------------------------------
 
   Answer answer(std::string_view requestText, const PeerCredentials& peer) {
     BrokerRequest request;
@@ -131,8 +332,10 @@ struct BrokerServer::Impl {
 
     BrokerDecision decision = authorizeBrokerRequest(request, peer, guest);
     if (!decision.granted) {
-      auditor.denied(peer, request.guest, request.disk, request.access,
-                     decision.refusalReason);
+      if (mayAuditRefusalOf(peer.uid)) {
+        auditor.denied(peer, request.guest, request.disk, request.access,
+                       decision.refusalReason);
+      }
       return {formatBrokerRefusal(decision.refusalCode, decision.refusalReason), {},
               std::nullopt};
     }
@@ -143,8 +346,12 @@ struct BrokerServer::Impl {
     try {
       result.images = openDiskImages(disk.path, request.access);
     } catch (const Error& e) {
-      auditor.fdPassed(peer, *guest, request.disk, disk.path, std::nullopt,
-                       request.access, false);
+      // Nothing was handed out: a refusal like the others, rate limited
+      // alike (the guest's own uid could otherwise flood with it).
+      if (mayAuditRefusalOf(peer.uid)) {
+        auditor.fdPassed(peer, *guest, request.disk, disk.path, std::nullopt,
+                         request.access, false);
+      }
       return {formatBrokerRefusal(e.code(), e.what()), {}, std::nullopt};
     }
     if (result.images.front().isBlockDevice()) {
@@ -186,6 +393,7 @@ struct BrokerServer::Impl {
       }
       replyToProblem = e.what();  // oversized, too many fds, foreign control data
     }
+    found->second.lastActive = Clock::now();
 
     Answer result = replyToProblem.empty()
                         ? answer(request->payload, peer)
@@ -202,17 +410,27 @@ struct BrokerServer::Impl {
       sent = false;
       dropClient(fd);
     }
+    if (auto still = clients.find(fd); still != clients.end()) {
+      still->second.lastActive = Clock::now();
+    }
     if (result.audit) {
+      // A grant: root opened a file for a guest. Always recorded, sent or not.
       const PendingAudit& a = *result.audit;
       auditor.fdPassed(peer, a.guest, a.disk, a.path, a.blockDevice, a.access, sent);
     }
     // result.images close here: the kernel keeps its own references in flight.
   }
+
+  bool isRootClient(int fd) const {
+    auto found = clients.find(fd);
+    return found != clients.end() && found->second.peer.uid == 0;
+  }
 };
 
 BrokerServer::BrokerServer(UniqueFd listenSocket, BrokerGuestDirectory& directory,
                            BrokerAuditor& auditor, BrokerLimits limits)
-    : impl_(std::make_unique<Impl>(std::move(listenSocket), directory, auditor, limits)) {
+    : impl_(std::make_unique<Impl>(std::move(listenSocket), directory, auditor,
+                                   fitIntoFdLimit(limits, raiseFdLimitToHard()))) {
   int flags = ::fcntl(impl_->listenSocket.get(), F_GETFL);
   if (flags < 0 || ::fcntl(impl_->listenSocket.get(), F_SETFL, flags | O_NONBLOCK) != 0) {
     throw Error::fromErrno("broker: cannot make the listening socket non-blocking", errno);
@@ -221,8 +439,10 @@ BrokerServer::BrokerServer(UniqueFd listenSocket, BrokerGuestDirectory& director
   if (!impl_->epoll) throw Error::fromErrno("broker: epoll_create1", errno);
   impl_->wakeup.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!impl_->wakeup) throw Error::fromErrno("broker: eventfd", errno);
+  impl_->spare.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  if (!impl_->spare) throw Error::fromErrno("broker: cannot open /dev/null", errno);
   impl_->watch(impl_->wakeup.get());
-  impl_->setAccepting(true);
+  impl_->watch(impl_->listenSocket.get());
 }
 
 BrokerServer::~BrokerServer() = default;
@@ -233,36 +453,51 @@ void BrokerServer::stop() noexcept {
   [[maybe_unused]] ssize_t ignored = ::write(impl_->wakeup.get(), &one, sizeof one);
 }
 
-std::size_t BrokerServer::clientCount() const noexcept { return impl_->clients.size(); }
+std::size_t BrokerServer::clientCount() const noexcept {
+  return impl_->clientCount.load(std::memory_order_relaxed);
+}
+
+const BrokerLimits& BrokerServer::limits() const noexcept { return impl_->limits; }
 
 void BrokerServer::run() {
   Impl& s = *impl_;
   std::uint64_t drained;
   while (::read(s.wakeup.get(), &drained, sizeof drained) > 0) {
   }
-  std::vector<epoll_event> events(64);
-  while (true) {
-    // Paused accepting (fd table full) is retried every 100 ms.
-    int timeout = s.accepting ? -1 : 100;
-    int ready = ::epoll_wait(s.epoll.get(), events.data(),
-                             static_cast<int>(events.size()), timeout);
+  std::vector<epoll_event> events(256);
+  std::vector<int> others;
+  bool stopping = false;
+  while (!stopping) {
+    int ready = ::epoll_wait(s.epoll.get(), events.data(), static_cast<int>(events.size()),
+                             s.waitTimeoutMs(Clock::now()));
     if (ready < 0) {
       if (errno == EINTR) continue;
       throw Error::fromErrno("broker: epoll_wait", errno);
     }
-    if (!s.accepting && s.clients.size() < s.limits.maxClients) s.setAccepting(true);
+    // Root's requests first, then everyone else's, one each.
+    others.clear();
+    bool listenReady = false;
     for (int i = 0; i < ready; ++i) {
-      int fd = events[static_cast<std::size_t>(i)].data.fd;
-      if (fd == s.wakeup.get()) return;
-      if (fd == s.listenSocket.get()) {
-        if (!s.acceptOne() || s.clients.size() >= s.limits.maxClients) {
-          s.setAccepting(false);
-        }
-        continue;
+      const int fd = events[static_cast<std::size_t>(i)].data.fd;
+      if (fd == s.wakeup.get()) {
+        stopping = true;
+      } else if (fd == s.listenSocket.get()) {
+        listenReady = true;
+      } else if (s.isRootClient(fd)) {
+        s.serveOne(fd);  // EPOLLHUP/EPOLLERR: the receive sees the hang-up or error
+      } else {
+        others.push_back(fd);
       }
-      // EPOLLHUP/EPOLLERR: the receive sees the hang-up or the error.
-      s.serveOne(fd);
     }
+    if (stopping) break;
+    if (listenReady) s.acceptPending();
+    for (int fd : others) s.serveOne(fd);
+    const Clock::time_point now = Clock::now();
+    s.closeIdleClients(now);
+    s.writeDueSummaries(now);
+  }
+  for (const SuppressedRefusals& summary : s.refusals.takeAllSummaries()) {
+    s.auditor.refusalsSuppressed(summary);
   }
 }
 

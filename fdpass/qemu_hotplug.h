@@ -15,6 +15,9 @@ namespace seclabel {
 // add-fd's answer names it) with the broker's opaque strings; returns the
 // fdset id. If any add-fd fails, what was added is removed again before the
 // Error propagates. The fds stay open in the caller too (they are its).
+// QEMU's answers are not trusted: a first answer naming a set that existed
+// before (query-fdsets), or a later one naming another set than the first,
+// is an Error, and only the set this call created is ever removed.
 int addDiskFdsToQemu(QmpClient& qmp, const BrokerDiskFds& disk);
 
 // requestDiskFds(brokerSocket, ...) + addDiskFdsToQemu(qmp, ...).

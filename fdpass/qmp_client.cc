@@ -1,11 +1,13 @@
 #include "fdpass/qmp_client.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstring>
 
 #include "core/error.h"
@@ -14,53 +16,160 @@
 namespace seclabel {
 namespace {
 
-// A QMP message larger than this is not one we asked for (query-fdsets of a
-// busy QEMU is a few kB); stop instead of buffering without bound.
-constexpr std::size_t kMaxQmpMessage = 16 * 1024 * 1024;
+using Clock = std::chrono::steady_clock;
 
-UniqueFd connectUnixStream(const std::string& path) {
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  if (path.size() >= sizeof(address.sun_path)) {
-    throw Error::invalidInput("QMP socket path too long: " + path);
+// QEMU's text (an error's desc, an id that is not one) as we show it: it
+// comes from the guest, so no byte of it may drive a terminal or split a
+// log line. Printable ASCII stays, a backslash is doubled, \n \r \t are
+// named, every other byte is \xNN; at most kShown bytes of it.
+std::string printable(std::string_view text) {
+  constexpr std::size_t kShown = 512;
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string shown;
+  for (std::size_t i = 0; i < text.size() && i < kShown; ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c == '\\') {
+      shown += "\\\\";
+    } else if (c == '\n') {
+      shown += "\\n";
+    } else if (c == '\r') {
+      shown += "\\r";
+    } else if (c == '\t') {
+      shown += "\\t";
+    } else if (c < 0x20 || c >= 0x7f) {
+      shown += "\\x";
+      shown += kDigits[c >> 4];
+      shown += kDigits[c & 0xF];
+    } else {
+      shown += static_cast<char>(c);
+    }
   }
-  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd) throw Error::fromErrno("cannot create QMP socket", errno);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-    throw Error::fromErrno("cannot connect to QMP socket " + path, errno);
+  if (text.size() > kShown) shown += "...";
+  return shown;
+}
+
+// A JSON value QEMU sent, shown: dumped (never throwing on bad UTF-8) and
+// made printable.
+std::string printableJson(const nlohmann::json& value) {
+  return printable(value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+// Whether `text` opens more than `limit` arrays or objects at once. Counted
+// before parsing: a reply nested 4 million levels deep cost 18 s of CPU in
+// the parser and a DOM as deep.
+bool nestedDeeperThan(std::string_view text, std::size_t limit) {
+  std::size_t depth = 0;
+  bool inString = false, escaped = false;
+  for (char c : text) {
+    if (inString) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        inString = false;
+      }
+    } else if (c == '"') {
+      inString = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limit) return true;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
   }
-  return fd;
+  return false;
+}
+
+int remainingMs(Clock::time_point deadline) {
+  auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
+  return left <= 0 ? 0 : static_cast<int>(std::min<long long>(left, INT_MAX));
+}
+
+void setSendTimeout(int fd, int ms) {
+  timeval tv{};
+  tv.tv_sec = ms / 1000;
+  tv.tv_usec = (ms % 1000) * 1000;
+  if (tv.tv_sec == 0 && tv.tv_usec == 0) tv.tv_usec = 1;  // 0 would mean "forever"
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+// An id QEMU answered (an fd-set id, an fd number): a JSON integer from 0
+// to INT_MAX, never narrowed (4294967297 must not become 1).
+int idFrom(const nlohmann::json& object, const char* field, const std::string& what) {
+  auto it = object.is_object() ? object.find(field) : object.end();
+  if (it == object.end()) throw Error(ExitCode::Failed, what + " has no " + field);
+  if (it->is_number_unsigned() && it->get<std::uint64_t>() <= INT_MAX) {
+    return static_cast<int>(it->get<std::uint64_t>());
+  }
+  if (it->is_number_integer() && it->get<std::int64_t>() >= 0 &&
+      it->get<std::int64_t>() <= INT_MAX) {
+    return static_cast<int>(it->get<std::int64_t>());
+  }
+  throw Error(ExitCode::Failed, what + ": " + field + " " + printableJson(*it) +
+                                    " is not an id from 0 to " + std::to_string(INT_MAX));
 }
 
 }  // namespace
 
-QmpClient::QmpClient(UniqueFd socket, std::string socketPath)
-    : socket_(std::move(socket)), socketPath_(std::move(socketPath)) {}
+QmpClient::QmpClient(UniqueFd socket, std::string socketPath, std::chrono::milliseconds timeout)
+    : socket_(std::move(socket)), socketPath_(std::move(socketPath)), timeout_(timeout) {}
+
+QmpClient::Deadline QmpClient::deadlineFromNow() const { return Clock::now() + timeout_; }
+
+Error QmpClient::timedOut(const std::string& what) const {
+  return Error(ExitCode::Failed,
+               "QMP " + socketPath_ + ": QEMU did not " + what + " within " +
+                   std::to_string(timeout_.count()) + " ms",
+               ETIMEDOUT);
+}
 
 QmpClient QmpClient::connect(const std::string& socketPath,
                              std::chrono::milliseconds timeout) {
-  QmpClient client(connectUnixStream(socketPath), socketPath);
-  timeval tv{};
-  tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
-  tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
-  ::setsockopt(client.socket_.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  ::setsockopt(client.socket_.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (socketPath.size() >= sizeof(address.sun_path)) {
+    throw Error::invalidInput("QMP socket path too long: " + socketPath);
+  }
+  std::memcpy(address.sun_path, socketPath.c_str(), socketPath.size() + 1);
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) throw Error::fromErrno("cannot create QMP socket", errno);
+  QmpClient client(std::move(fd), socketPath, timeout);
+  const Deadline deadline = client.deadlineFromNow();
+  // A unix connect() waits while the listener's backlog is full, for as
+  // long as the send timeout says (forever by default): a QEMU that never
+  // accepts must not hold us.
+  setSendTimeout(client.socket_.get(), remainingMs(deadline));
+  if (::connect(client.socket_.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) !=
+      0) {
+    if (errno == EAGAIN) throw client.timedOut("accept the connection");
+    throw Error::fromErrno("cannot connect to QMP socket " + socketPath, errno);
+  }
 
-  nlohmann::json greeting = client.readMessage();
-  if (!greeting.contains("QMP")) {
+  nlohmann::json greeting = client.readMessage(deadline, "greet");
+  auto qmp = greeting.find("QMP");
+  if (qmp == greeting.end() || !qmp->is_object()) {
     throw Error(ExitCode::Failed, "QMP socket " + socketPath + " did not greet with QMP");
   }
-  const auto& qemu = greeting["QMP"]["version"]["qemu"];
-  if (qemu.is_object()) {
-    client.version_ = {qemu.value("major", 0), qemu.value("minor", 0),
-                       qemu.value("micro", 0)};
+  // The version is only informative: anything but small integers is 0.
+  auto number = [](const nlohmann::json& object, const char* field) {
+    auto it = object.find(field);
+    return it != object.end() && it->is_number_unsigned() && it->get<std::uint64_t>() < 100000
+               ? static_cast<int>(it->get<std::uint64_t>())
+               : 0;
+  };
+  if (auto version = qmp->find("version"); version != qmp->end() && version->is_object()) {
+    if (auto qemu = version->find("qemu"); qemu != version->end() && qemu->is_object()) {
+      client.version_ = {number(*qemu, "major"), number(*qemu, "minor"),
+                         number(*qemu, "micro")};
+    }
   }
   client.execute("qmp_capabilities");
   return client;
 }
 
-void QmpClient::sendLine(const std::string& line, const int* fd) {
+void QmpClient::sendLine(const std::string& line, const int* fd, Deadline deadline) {
+  if (Clock::now() >= deadline) throw timedOut("take the command");
+  setSendTimeout(socket_.get(), remainingMs(deadline));
   try {
     if (fd != nullptr) {
       sendWithFds(socket_.get(), line, std::span<const int>(fd, 1));
@@ -68,34 +177,49 @@ void QmpClient::sendLine(const std::string& line, const int* fd) {
       sendWithFds(socket_.get(), line, {});
     }
   } catch (const Error& e) {
+    if (e.errnum() == EAGAIN || e.errnum() == EWOULDBLOCK) throw timedOut("take the command");
     throw e.withContext("QMP " + socketPath_);
   }
 }
 
-nlohmann::json QmpClient::readMessage() {
+nlohmann::json QmpClient::readMessage(Deadline deadline, const std::string& waitingFor) {
   while (true) {
     std::size_t newline = buffer_.find('\n');
     if (newline != std::string::npos) {
       std::string line = buffer_.substr(0, newline);
       buffer_.erase(0, newline + 1);
       if (line.find_first_not_of(" \r\t") == std::string::npos) continue;
+      if (line.size() > kMaxQmpMessageBytes) {
+        throw Error(ExitCode::Failed, "QMP " + socketPath_ + ": message larger than " +
+                                          std::to_string(kMaxQmpMessageBytes) + " bytes");
+      }
+      if (nestedDeeperThan(line, kMaxQmpNesting)) {
+        throw Error(ExitCode::Failed, "QMP " + socketPath_ + ": message nested deeper than " +
+                                          std::to_string(kMaxQmpNesting) + " levels");
+      }
       nlohmann::json message = nlohmann::json::parse(line, nullptr, false);
       if (message.is_discarded() || !message.is_object()) {
         throw Error(ExitCode::Failed, "QMP " + socketPath_ + ": malformed message");
       }
       return message;
     }
-    if (buffer_.size() > kMaxQmpMessage) {
-      throw Error(ExitCode::Failed, "QMP " + socketPath_ + ": message too large");
+    if (buffer_.size() > kMaxQmpMessageBytes) {
+      throw Error(ExitCode::Failed, "QMP " + socketPath_ + ": message larger than " +
+                                        std::to_string(kMaxQmpMessageBytes) + " bytes");
     }
-    char chunk[65536];
-    ssize_t n = ::read(socket_.get(), chunk, sizeof chunk);
-    if (n < 0) {
+    // One deadline for the whole message, not one per read: a byte every
+    // few seconds must not keep us here for ever.
+    pollfd ready{socket_.get(), POLLIN, 0};
+    int polled = ::poll(&ready, 1, remainingMs(deadline));
+    if (polled < 0) {
       if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        throw Error(ExitCode::Failed, "QMP " + socketPath_ + ": no answer from QEMU",
-                    ETIMEDOUT);
-      }
+      throw Error::fromErrno("QMP " + socketPath_ + ": poll", errno);
+    }
+    if (polled == 0) throw timedOut(waitingFor);
+    char chunk[65536];
+    ssize_t n = ::recv(socket_.get(), chunk, sizeof chunk, MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
       throw Error::fromErrno("QMP " + socketPath_ + ": read", errno);
     }
     if (n == 0) {
@@ -105,9 +229,14 @@ nlohmann::json QmpClient::readMessage() {
   }
 }
 
-nlohmann::json QmpClient::readReply(std::uint64_t id, const std::string& command) {
+nlohmann::json QmpClient::readReply(std::uint64_t id, const std::string& command,
+                                    Deadline deadline) {
+  const std::string waitingFor = "answer " + command;
   while (true) {
-    nlohmann::json message = readMessage();
+    // Checked here too: a QEMU sending nothing but events, as fast as it
+    // can, keeps the buffer full and poll() never waits.
+    if (Clock::now() >= deadline) throw timedOut(waitingFor);
+    nlohmann::json message = readMessage(deadline, waitingFor);
     if (message.contains("event")) continue;  // asynchronous, not our reply
     auto idField = message.find("id");
     if (idField == message.end() || !idField->is_number_unsigned() ||
@@ -116,8 +245,12 @@ nlohmann::json QmpClient::readReply(std::uint64_t id, const std::string& command
                   "QMP " + socketPath_ + ": reply to " + command + " carries the wrong id");
     }
     if (auto error = message.find("error"); error != message.end()) {
-      std::string desc = error->is_object() ? error->value("desc", "unknown error")
-                                            : "unknown error";
+      std::string desc = "unknown error";
+      if (error->is_object()) {
+        if (auto text = error->find("desc"); text != error->end() && text->is_string()) {
+          desc = printable(text->get_ref<const std::string&>());
+        }
+      }
       throw Error(ExitCode::Failed, command + ": " + desc);
     }
     if (auto result = message.find("return"); result != message.end()) return *result;
@@ -128,11 +261,12 @@ nlohmann::json QmpClient::readReply(std::uint64_t id, const std::string& command
 
 nlohmann::json QmpClient::executeWithFd(const std::string& command,
                                         const nlohmann::json& arguments, const int* fd) {
+  const Deadline deadline = deadlineFromNow();
   const std::uint64_t id = nextId_++;
   nlohmann::json request = {{"execute", command}, {"id", id}};
   if (!arguments.is_null()) request["arguments"] = arguments;
-  sendLine(request.dump() + "\n", fd);
-  return readReply(id, command);
+  sendLine(request.dump() + "\n", fd, deadline);
+  return readReply(id, command, deadline);
 }
 
 nlohmann::json QmpClient::execute(const std::string& command,
@@ -146,11 +280,14 @@ QmpAddedFd QmpClient::addFd(int fd, std::optional<int> fdsetId,
   if (fdsetId) arguments["fdset-id"] = *fdsetId;
   if (opaque) arguments["opaque"] = *opaque;
   nlohmann::json result = executeWithFd("add-fd", arguments, &fd);
-  try {
-    return {result.at("fdset-id").get<int>(), result.at("fd").get<int>()};
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(ExitCode::Failed, "QMP " + socketPath_ + ": unexpected add-fd reply: " + e.what());
+  const std::string what = "QMP " + socketPath_ + ": reply to add-fd";
+  QmpAddedFd added{idFrom(result, "fdset-id", what), idFrom(result, "fd", what)};
+  if (fdsetId && added.fdsetId != *fdsetId) {
+    throw Error(ExitCode::Failed, what + " names fd set " + std::to_string(added.fdsetId) +
+                                      ", not the fd set " + std::to_string(*fdsetId) +
+                                      " it was asked to add to");
   }
+  return added;
 }
 
 void QmpClient::removeFd(int fdsetId, std::optional<int> fd) {
@@ -161,20 +298,24 @@ void QmpClient::removeFd(int fdsetId, std::optional<int> fd) {
 
 std::vector<QmpFdset> QmpClient::queryFdsets() {
   nlohmann::json result = execute("query-fdsets");
+  const std::string what = "QMP " + socketPath_ + ": reply to query-fdsets";
+  if (!result.is_array()) throw Error(ExitCode::Failed, what + " is not a list");
   std::vector<QmpFdset> sets;
-  try {
   for (const auto& set : result) {
-    QmpFdset fdset{set.at("fdset-id").get<int>(), {}};
-    for (const auto& fd : set.at("fds")) {
-      QmpFdsetFd entry{fd.at("fd").get<int>(), std::nullopt};
-      if (fd.contains("opaque")) entry.opaque = fd["opaque"].get<std::string>();
+    QmpFdset fdset{idFrom(set, "fdset-id", what), {}};
+    auto fds = set.find("fds");
+    if (fds == set.end() || !fds->is_array()) {
+      throw Error(ExitCode::Failed, what + ": fd set without a list of fds");
+    }
+    for (const auto& fd : *fds) {
+      QmpFdsetFd entry{idFrom(fd, "fd", what), std::nullopt};
+      if (auto opaque = fd.find("opaque"); opaque != fd.end()) {
+        if (!opaque->is_string()) throw Error(ExitCode::Failed, what + ": opaque is not text");
+        entry.opaque = opaque->get<std::string>();
+      }
       fdset.fds.push_back(std::move(entry));
     }
     sets.push_back(std::move(fdset));
-  }
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(ExitCode::Failed,
-                "QMP " + socketPath_ + ": unexpected query-fdsets reply: " + e.what());
   }
   return sets;
 }

@@ -12,6 +12,15 @@
 // and before that (QEMU 7.2 here) they are dropped as soon as no monitor is
 // connected and the guest runs, so keep a monitor open until QEMU used them.
 //
+// QMP replies are guest-controlled input: the guest owns its QEMU process and
+// can make it say anything. So every command (connecting with the greeting,
+// and each execute) has one deadline for the whole exchange, however QEMU
+// paces its bytes or how many events it sends first; a message is at most
+// kMaxQmpMessageBytes and kMaxQmpNesting levels deep (checked before it is
+// parsed); ids QEMU answers are checked to be in range, never narrowed; and
+// text QEMU sends is shown escaped (no newline, escape sequence or other
+// non-printable byte reaches a terminal or a log line).
+//
 // Not thread-safe: one client per thread.
 #pragma once
 
@@ -23,9 +32,17 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/error.h"
 #include "core/unique_fd.h"
 
 namespace seclabel {
+
+// A QMP message larger than this is not one we asked for (the replies of
+// add-fd, remove-fd and query-fdsets are a few kB).
+inline constexpr std::size_t kMaxQmpMessageBytes = 1024 * 1024;
+// QEMU's own JSON parser refuses deeper nesting (MAX_NESTING in
+// qobject/json-streamer.c); a deeper message is not from a QEMU we trust.
+inline constexpr std::size_t kMaxQmpNesting = 1024;
 
 // One fd of an fd set as query-fdsets reports it.
 struct QmpFdsetFd {
@@ -47,21 +64,27 @@ struct QmpAddedFd {
 class QmpClient {
  public:
   // Connects to `socketPath`, reads the greeting and negotiates capabilities.
-  // Every read waits at most `timeout` (a hung QEMU is an Error, not a hang).
+  // `timeout` is the deadline of every command from now on: connecting and
+  // reading the greeting is one, qmp_capabilities another, each execute
+  // another. A QEMU that does not answer in time (hung, trickling bytes, or
+  // sending nothing but events) is a Failed Error with errno ETIMEDOUT.
   static QmpClient connect(const std::string& socketPath,
                            std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
   // Runs `command` with `arguments` (a JSON object, or null for none) and
   // returns its "return" value. A QMP error reply is an Error whose message
-  // is "<command>: <QEMU's desc>".
+  // is "<command>: <QEMU's desc, escaped>".
   nlohmann::json execute(const std::string& command,
                          const nlohmann::json& arguments = nullptr);
 
-  // add-fd with `fd` attached. No fdsetId: QEMU picks a new set.
+  // add-fd with `fd` attached. No fdsetId: QEMU picks a new set. The ids
+  // of the answer must be integers from 0 to INT_MAX, and with fdsetId
+  // the answer must name that set; otherwise a Failed Error.
   QmpAddedFd addFd(int fd, std::optional<int> fdsetId = std::nullopt,
                    std::optional<std::string> opaque = std::nullopt);
   // remove-fd of one fd (QEMU's number) or, without fd, of the whole set.
   void removeFd(int fdsetId, std::optional<int> fd = std::nullopt);
+  // The fd sets; ids checked as addFd's are.
   std::vector<QmpFdset> queryFdsets();
 
   // The greeting's QEMU version, e.g. {7, 2, 22}.
@@ -71,15 +94,20 @@ class QmpClient {
   Version qemuVersion() const { return version_; }
 
  private:
-  QmpClient(UniqueFd socket, std::string socketPath);
-  void sendLine(const std::string& line, const int* fd);
-  nlohmann::json readMessage();
-  nlohmann::json readReply(std::uint64_t id, const std::string& command);
+  using Deadline = std::chrono::steady_clock::time_point;
+  QmpClient(UniqueFd socket, std::string socketPath, std::chrono::milliseconds timeout);
+  Deadline deadlineFromNow() const;
+  void sendLine(const std::string& line, const int* fd, Deadline deadline);
+  // One message; `waitingFor` completes "QEMU did not ... in time".
+  nlohmann::json readMessage(Deadline deadline, const std::string& waitingFor);
+  nlohmann::json readReply(std::uint64_t id, const std::string& command, Deadline deadline);
   nlohmann::json executeWithFd(const std::string& command,
                                const nlohmann::json& arguments, const int* fd);
+  Error timedOut(const std::string& what) const;
 
   UniqueFd socket_;
   std::string socketPath_;
+  std::chrono::milliseconds timeout_;
   std::string buffer_;
   std::uint64_t nextId_ = 1;
   Version version_{0, 0, 0};

@@ -49,18 +49,20 @@ class StoreGuestDirectory final : public BrokerGuestDirectory {
   Store& store_;
 };
 
-// Every authorized open and every denial goes to the audit log.
+// Every authorized open and every denial goes to the audit log, with the
+// caller's uid and pid (the record's own uid= is the broker's); the broker
+// rate-limits the refusals of non-root callers and reports what it left out.
 class AuditingBrokerAuditor final : public BrokerAuditor {
  public:
   AuditingBrokerAuditor(AuditLog& log, Store& store) : log_(log), store_(store) {}
-  void fdPassed(const PeerCredentials&, const BrokerGuest& guest, const std::string&,
+  void fdPassed(const PeerCredentials& peer, const BrokerGuest& guest, const std::string&,
                 const std::string& path, std::optional<dev_t> blockDevice, DiskAccess access,
                 bool success) override {
-    log_.write(audit::resourceOpen(guestOf(guest.uuid, guest.name), path, blockDevice,
-                                   auditAccess(access),
-                                   success ? AuditOutcome::Success : AuditOutcome::Failure));
+    log_.write(audit::brokerOpen(guestOf(guest.uuid, guest.name), path, blockDevice,
+                                 auditAccess(access), auditPeer(peer),
+                                 success ? AuditOutcome::Success : AuditOutcome::Failure));
   }
-  void denied(const PeerCredentials&, const std::string& guest, const std::string& disk,
+  void denied(const PeerCredentials& peer, const std::string& guest, const std::string& disk,
               DiskAccess access, const std::string&) override {
     auto record = store_.findGuest(guest);
     AuditGuest audited = record ? guestOf(record->uuid, record->name)
@@ -71,13 +73,28 @@ class AuditingBrokerAuditor final : public BrokerAuditor {
       const Domain live = parseDomainXml(record->liveXml, XmlForm::Live);
       if (const Disk* d = live.diskByTarget(disk); d && d->source) path = d->source->path;
     }
-    log_.write(audit::resourceOpen(audited, path, std::nullopt, auditAccess(access),
-                                   AuditOutcome::Failure));
+    log_.write(audit::brokerOpen(audited, path, std::nullopt, auditAccess(access),
+                                 auditPeer(peer), AuditOutcome::Failure));
+  }
+  void connectionRefused(const PeerCredentials& peer, ConnectionLimit limit) override {
+    log_.write(audit::brokerConnectionRefused(auditPeer(peer), limitWord(limit)));
+  }
+  void refusalsSuppressed(const SuppressedRefusals& summary) override {
+    log_.write(audit::brokerRefusalsSuppressed(summary.uid, summary.count, summary.uids));
   }
 
  private:
   static AuditAccess auditAccess(DiskAccess access) {
     return access == DiskAccess::ReadOnly ? AuditAccess::ReadOnly : AuditAccess::ReadWrite;
+  }
+  static AuditPeer auditPeer(const PeerCredentials& peer) { return {peer.uid, peer.pid}; }
+  static std::string_view limitWord(ConnectionLimit limit) {
+    switch (limit) {
+      case ConnectionLimit::PerUid: return "per-uid";
+      case ConnectionLimit::AllUids: return "all-uids";
+      case ConnectionLimit::FileDescriptors: return "fds";
+    }
+    return "?";
   }
   AuditGuest guestOf(const std::string& uuid, const std::string& name) {
     auto record = store_.findGuest(uuid);
@@ -86,6 +103,17 @@ class AuditingBrokerAuditor final : public BrokerAuditor {
   AuditLog& log_;
   Store& store_;
 };
+
+// [broker] of seclabel.toml, as the server takes it.
+BrokerLimits brokerLimits(const BrokerConfig& config) {
+  BrokerLimits limits;
+  limits.maxConnectionsPerUid = config.maxConnectionsPerUid;
+  limits.maxConnections = config.maxConnections;
+  limits.idleTimeout = std::chrono::seconds(config.idleTimeoutSeconds);
+  limits.refusalAudit.ratePerSecond = config.refusalAuditRate;
+  limits.refusalAudit.burst = config.refusalAuditBurst;
+  return limits;
+}
 
 BrokerServer* runningServer = nullptr;
 void stopServer(int) {
@@ -99,7 +127,8 @@ int serveBroker(const GlobalOptions& global, const std::string& socketPath) {
   AuditingBrokerAuditor auditor(*session.audit, *session.store);
   auto activated = brokerSocketFromSystemd();
   UniqueFd listener = activated ? std::move(*activated) : listenOnBrokerSocket(socketPath);
-  BrokerServer server(std::move(listener), directory, auditor);
+  BrokerServer server(std::move(listener), directory, auditor,
+                      brokerLimits(session.config.broker));
   runningServer = &server;
   struct sigaction action {};
   action.sa_handler = stopServer;

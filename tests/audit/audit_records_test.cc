@@ -4,6 +4,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <libaudit.h>
+
 #include <gtest/gtest.h>
 
 #include "audit/audit.h"
@@ -214,6 +216,101 @@ TEST(AuditRecords, NetValuesThatAreNotTokensCannotForgeFields) {
   EXPECT_EQ(r.message().find("res=success"), std::string::npos) << r.message();
   EXPECT_EQ(r.message().find("rdev=01:03"), std::string::npos) << r.message();
   EXPECT_EQ(r.field("net")->value, "x res=success");
+
+TEST(AuditRecords, SingleQuoteCannotEndTheMessageAndForgeAUuid) {
+  // A stranger asks the broker for this guest name; quoted as before, the
+  // kernel log read `vm="x'uuid=<victim>'res=success'"` and ausearch filed
+  // the refusal under the victim's uuid.
+  AuditGuest forged{"kvm", "x'uuid=11111111-1111-1111-1111-111111111111'res=success'", "?"};
+  AuditRecord r = audit::resourceOpen(forged, "vda", std::nullopt, AuditAccess::ReadOnly,
+                                      AuditOutcome::Failure);
+  EXPECT_EQ(r.message().find('\''), std::string::npos) << r.message();
+  EXPECT_EQ(r.message().find("uuid=1111"), std::string::npos) << r.message();
+  EXPECT_NE(r.message().find(" vm=78277575"), std::string::npos) << r.message();
+}
+
+// The words of a message: each must be exactly one name=value with a known
+// name, and the value bare, "quoted" without anything that ends quotes, or hex.
+std::vector<std::string> fieldNamesOf(const std::string& message) {
+  std::vector<std::string> names;
+  size_t begin = 0;
+  while (begin <= message.size()) {
+    size_t end = message.find(' ', begin);
+    if (end == std::string::npos) end = message.size();
+    std::string word = message.substr(begin, end - begin);
+    size_t eq = word.find('=');
+    names.push_back(eq == std::string::npos ? "<no '=' in " + word + ">" : word.substr(0, eq));
+    std::string value = eq == std::string::npos ? "" : word.substr(eq + 1);
+    EXPECT_EQ(value.find('='), std::string::npos) << word;
+    if (!value.empty() && value.front() == '"') {
+      EXPECT_EQ(value.back(), '"') << word;
+      EXPECT_EQ(value.substr(1, value.size() - 2).find_first_of("\"'\\"), std::string::npos)
+          << word;
+    }
+    begin = end + 1;
+  }
+  return names;
+}
+
+TEST(AuditRecords, HostileValuesAreOneFieldEachWithNothingThatEndsAQuote) {
+  const std::vector<std::string> hostile = {
+      "x'uuid=11111111-1111-1111-1111-111111111111'res=success'",
+      "a \"b\" c",
+      "web res=success",
+      "a=b",
+      "msg='",
+      "res=success",
+      "a\ntype=VIRT_CONTROL msg=audit(1.0:1): res=success",
+      "tab\tcr\r",
+      "del\x7f",
+      "\x1b[31mred\x1b[0m",
+      "g\xc3\xa4st-\xe5\x90\x8d",
+      "\xff\xfe",
+      "back\\slash\\012",
+      std::string("nul\0uuid=x", 10),
+      std::string(1024, '\''),
+  };
+  const std::vector<std::string> expected = {"virt", "resrc", "reason", "vm",  "uuid",
+                                             "path", "rdev",  "access"};
+  for (const std::string& value : hostile) {
+    SCOPED_TRACE(::testing::PrintToString(value));
+    AuditRecord r = audit::resourceOpen({"kvm", value, "6d1c5a9e-2b7f-4c1e-9f0a-1d2e3f4a5b6c"},
+                                        value, std::nullopt, AuditAccess::ReadOnly,
+                                        AuditOutcome::Failure);
+    const std::string message = r.message();
+    EXPECT_EQ(fieldNamesOf(message), expected) << message;
+    for (unsigned char c : message) {
+      EXPECT_TRUE(c > 0x20 || c == ' ') << "control byte in " << message;
+      EXPECT_LT(c, 0x7f) << "non-ASCII byte in " << message;
+      EXPECT_NE(c, '\'') << message;
+    }
+    EXPECT_EQ(r.field("vm")->value, value);
+  }
+}
+
+TEST(AuditRecords, EncodesEveryByteLibauditWouldAndQuotesEqualsBackslashToo) {
+  for (int byte = 1; byte < 256; ++byte) {
+    const std::string value = std::string("a") + static_cast<char>(byte) + "b";
+    const std::string message =
+        audit::control({"kvm", value, "u"}, AuditControlOp::Stop, "shutdown", 1,
+                       AuditOutcome::Success)
+            .message();
+    const bool hex = message.find(" vm=\"") == std::string::npos;
+    if (audit_value_needs_encoding(value.c_str(), static_cast<unsigned>(value.size()))) {
+      EXPECT_TRUE(hex) << "libaudit encodes byte " << byte << " and so must we: " << message;
+    }
+    const bool safe = byte > 0x20 && byte < 0x7f && byte != '"' && byte != '\'' &&
+                      byte != '=' && byte != '\\';
+    EXPECT_EQ(hex, !safe) << "byte " << byte << ": " << message;
+  }
+}
+
+TEST(AuditRecords, TokenWithAQuoteOrSpaceIsHexNeverBare) {
+  AuditGuest odd{"kvm", "g", "x'y z"};
+  AuditRecord r = audit::control(odd, AuditControlOp::Stop, "it's", 1, AuditOutcome::Failure);
+  EXPECT_NE(r.message().find(" uuid=782779207A"), std::string::npos) << r.message();
+  EXPECT_NE(r.message().find(" reason=69742773 "), std::string::npos) << r.message();
+  EXPECT_EQ(r.message().find('\''), std::string::npos) << r.message();
 }
 
 }  // namespace

@@ -127,6 +127,40 @@ TEST(Config, HostileNetworkValuesAreInvalidInputOnOneLine) {
   EXPECT_EQ(errorOf("network = 1"), "test.toml: network: invalid value '1': expected a table [network]");
 }
 
+TEST(Config, BrokerLimitsHaveDocumentedDefaultsAndCanBeSet) {
+  Config defaults = parse("");
+  EXPECT_EQ(defaults.broker.maxConnectionsPerUid, 64u);
+  EXPECT_EQ(defaults.broker.maxConnections, 4096u);
+  EXPECT_EQ(defaults.broker.idleTimeoutSeconds, 10u);
+  EXPECT_EQ(defaults.broker.refusalAuditRate, 1.0);
+  EXPECT_EQ(defaults.broker.refusalAuditBurst, 20u);
+  Config c = parse(R"(
+[broker]
+max_connections_per_uid = 8
+max_connections = 100
+idle_timeout = 30
+refusal_audit_rate = 0.5
+refusal_audit_burst = 5
+)");
+  EXPECT_EQ(c.broker.maxConnectionsPerUid, 8u);
+  EXPECT_EQ(c.broker.maxConnections, 100u);
+  EXPECT_EQ(c.broker.idleTimeoutSeconds, 30u);
+  EXPECT_EQ(c.broker.refusalAuditRate, 0.5);
+  EXPECT_EQ(c.broker.refusalAuditBurst, 5u);
+  EXPECT_EQ(parse("[broker]\nrefusal_audit_rate = 3").broker.refusalAuditRate, 3.0);
+}
+
+TEST(Config, BrokerLimitsOutOfRangeAreErrors) {
+  EXPECT_EQ(errorOf("[broker]\nmax_connections_per_uid = 0"),
+            "test.toml: broker.max_connections_per_uid: invalid value '0': expected 1 to 65536");
+  EXPECT_EQ(errorOf("[broker]\nidle_timeout = \"10s\""),
+            "test.toml: broker.idle_timeout: invalid value '10s': expected a whole number");
+  EXPECT_EQ(errorOf("[broker]\nrefusal_audit_rate = 0"),
+            "test.toml: broker.refusal_audit_rate: invalid value '0': expected records per "
+            "second, above 0");
+  EXPECT_EQ(errorOf("[broker]\nmax_clients = 5"), "test.toml: broker.max_clients: unknown key");
+}
+
 TEST(Config, UnknownKeysAreErrorsNamingTheKey) {
   EXPECT_EQ(errorOf("colour = 1"), "test.toml: colour: unknown key");
   EXPECT_EQ(errorOf("[dac]\nrang = \"1-2\""), "test.toml: dac.rang: unknown key");

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <sstream>
 #include <thread>
@@ -38,13 +39,15 @@ class BrokerAudit : public ::testing::Test {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root: prepare chowns, clients change uid";
   }
 
-  // Prepares the guest (vda writable, vdb read-only) and starts the broker.
-  void start(const std::string& auditSink) {
+  // Prepares the guest (vda writable, vdb read-only) and starts the broker;
+  // `extraConfig` is appended to seclabel.toml.
+  void start(const std::string& auditSink, const std::string& extraConfig = "") {
     makeImage(vda_);
     makeImage(vdb_);
     ConfigOptions options;
     options.auditSink = auditSink;  // fdpass = "never": the disks are labeled
     writeConfig(config_, options);
+    std::ofstream(config_, std::ios::app) << extraConfig;
     fdpass_e2e::writeDomain(xml_, name_, uuid_, {{vda_, "vda"}, {vdb_, "vdb", true}});
     Finished prepared = runSeclabel(config_, state_, {"prepare", xml_});
     ASSERT_EQ(prepared.code(), 0) << prepared.err;
@@ -55,10 +58,11 @@ class BrokerAudit : public ::testing::Test {
     ASSERT_TRUE(std::filesystem::exists(socket_)) << broker_->wait().err;
   }
 
-  int askAs(uid_t uid, const std::string& disk, DiskAccess access, size_t expectedFds) {
+  int askAs(uid_t uid, const std::string& disk, DiskAccess access, size_t expectedFds,
+            const std::string& guest = "") {
     return testing::runAsUid(uid, [&] {
       try {
-        BrokerDiskFds fds = requestDiskFds(socket_, name_, disk, access);
+        BrokerDiskFds fds = requestDiskFds(socket_, guest.empty() ? name_ : guest, disk, access);
         return fds.fds.size() == expectedFds ? kGranted : kWrongFds;
       } catch (const Error& e) {
         // A denial is PermissionDenied and names the reason.
@@ -111,6 +115,9 @@ class BrokerAudit : public ::testing::Test {
     ASSERT_EQ(readOnly.size(), 1u);
     EXPECT_EQ(readOnly[0]["access"], "rw");
     for (const auto& r : records) {
+      EXPECT_EQ(r.at("peer-uid"), std::to_string(r.at("res") == "success" || r.at("path") == vdb_
+                                                     ? guestUid_
+                                                     : kStrangerUid));
       EXPECT_EQ(r.at("vm"), name_);
       EXPECT_EQ(r.at("uuid"), uuid_);
       EXPECT_EQ(r.at("virt"), "kvm");
@@ -170,6 +177,86 @@ TEST_F(BrokerAudit, FileSinkOneJsonLinePerGrantAndPerDenial) {
     open.push_back(fields);
   }
   expectOpenRecords(open);
+}
+
+// A stranger names a guest that spells out another guest's uuid and
+// res=success; quoted, its refusal was filed under that guest by ausearch.
+TEST_F(BrokerAudit, KernelSinkForgedGuestNameIsFiledUnderNoOtherGuest) {
+  if (auto why = testing::kernelAuditUnavailable()) GTEST_SKIP() << *why;
+  start("kernel");
+  if (HasFatalFailure()) return;
+  const std::string forged = "x'uuid=" + uuid_ + "'res=success'";
+  EXPECT_EQ(askAs(kStrangerUid, "vda", DiskAccess::ReadOnly, 1, forged),
+            static_cast<int>(ExitCode::PermissionDenied));
+  // Written after the refusal: once it is in the log, so is the refusal.
+  EXPECT_EQ(askAs(guestUid_, "vda", DiskAccess::ReadOnly, 1), kGranted);
+
+  std::vector<Fields> open = kernelOpenRecords(uuid_, 1);
+  ASSERT_EQ(open.size(), 1u) << "ausearch --uuid lists a record that is not this guest's";
+  EXPECT_EQ(open[0]["res"], "success");
+  EXPECT_TRUE(testing::runCommand("ausearch --start recent -m VIRT_RESOURCE --uuid " + uuid_ +
+                                  " --success no --raw 2>/dev/null | grep 'reason=open'")
+                  .output.empty());
+  // The refusal itself is there, whole, under no guest, with who asked.
+  std::vector<Fields> refusals;
+  std::istringstream lines(testing::runCommand("ausearch --start recent -m VIRT_RESOURCE "
+                                               "--success no --raw 2>/dev/null")
+                               .output);
+  for (std::string line; std::getline(lines, line);) {
+    Fields fields = testing::decodedFields(line);
+    if (fields["vm"] == forged) refusals.push_back(fields);
+  }
+  ASSERT_EQ(refusals.size(), 1u);
+  EXPECT_EQ(refusals[0]["uuid"], "?");
+  EXPECT_EQ(refusals[0]["res"], "failed");
+  EXPECT_EQ(refusals[0]["peer-uid"], std::to_string(kStrangerUid));
+  stopBroker();
+}
+
+// One client's refusals are rate limited through the real broker and its
+// [broker] settings; the summary accounts for every one left out, and the
+// guest's grants are all there.
+TEST_F(BrokerAudit, FileSinkRefusalFloodIsRateLimitedWithASummary) {
+  const std::string log = dir_ / "audit.jsonl";
+  start("file:" + log, "\n[broker]\nrefusal_audit_burst = 10\nrefusal_audit_rate = 0.001\n");
+  if (HasFatalFailure()) return;
+  constexpr int kFlood = 1000, kGrants = 20;
+  int flood = testing::runAsUid(kStrangerUid, [&] {
+    BrokerConnection connection = BrokerConnection::connect(socket_);
+    for (int i = 0; i < kFlood; ++i) {
+      try {
+        connection.openDisk(name_, "vda", DiskAccess::ReadOnly);
+        return kUnexpected;
+      } catch (const Error& e) {
+        if (e.code() != ExitCode::PermissionDenied) return kUnexpected;
+      }
+    }
+    return 0;
+  });
+  ASSERT_EQ(flood, 0);
+  for (int i = 0; i < kGrants; ++i) {
+    EXPECT_EQ(askAs(guestUid_, "vda", DiskAccess::ReadOnly, 1), kGranted);
+  }
+  stopBroker();  // writes the pending summary
+
+  int refusals = 0, grants = 0;
+  long long suppressed = 0;
+  std::istringstream lines(readFile(log));
+  for (std::string line; std::getline(lines, line);) {
+    nlohmann::json record = nlohmann::json::parse(line);
+    if (record["type"] != "VIRT_RESOURCE") continue;
+    const std::string reason = record.value("reason", "");
+    const std::string peer = record.value("peer-uid", "");
+    if (reason == "open" && record["res"] == "failed" && peer == std::to_string(kStrangerUid))
+      ++refusals;
+    if (reason == "open" && record["res"] == "success" && peer == std::to_string(guestUid_))
+      ++grants;
+    if (reason == "rate-limit" && peer == std::to_string(kStrangerUid))
+      suppressed += std::stoll(record.value("suppressed", "0"));
+  }
+  EXPECT_EQ(refusals, 10);
+  EXPECT_EQ(suppressed, kFlood - 10);
+  EXPECT_EQ(grants, kGrants);
 }
 
 }  // namespace

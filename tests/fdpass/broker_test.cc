@@ -21,59 +21,19 @@
 #include "fdpass/broker_server.h"
 #include "fdpass/qemu_hotplug.h"
 #include "fdpass/scm_rights.h"
+#include "tests/fdpass/broker_fakes.h"
 #include "tests/fdpass/test_support.h"
 
 namespace seclabel {
 namespace {
 
 using testing::countOpenFds;
+using testing::RecordingAuditor;
+using testing::TableDirectory;
 using testing::kGuestUid;
 using testing::kStrangerUid;
 using testing::runAsUid;
 using testing::TempDir;
-
-class TableDirectory : public BrokerGuestDirectory {
- public:
-  std::optional<BrokerGuest> find(const std::string& nameOrUuid) override {
-    if (failLookups) throw Error(ExitCode::Failed, "store is locked");
-    for (const auto& guest : guests) {
-      if (guest.name == nameOrUuid || guest.uuid == nameOrUuid) return guest;
-    }
-    return std::nullopt;
-  }
-  std::vector<BrokerGuest> guests;
-  std::atomic<bool> failLookups{false};
-};
-
-class RecordingAuditor : public BrokerAuditor {
- public:
-  struct Record {
-    std::string kind;  // "fd" or "denied"
-    std::string guest, disk, pathOrReason;
-    bool success;
-    std::optional<dev_t> blockDevice;
-    uid_t uid;
-  };
-  void fdPassed(const PeerCredentials& peer, const BrokerGuest& guest, const std::string& disk,
-                const std::string& path, std::optional<dev_t> blockDevice, DiskAccess,
-                bool success) override {
-    std::lock_guard lock(mutex_);
-    records_.push_back({"fd", guest.name, disk, path, success, blockDevice, peer.uid});
-  }
-  void denied(const PeerCredentials& peer, const std::string& guest, const std::string& disk,
-              DiskAccess, const std::string& reason) override {
-    std::lock_guard lock(mutex_);
-    records_.push_back({"denied", guest, disk, reason, false, std::nullopt, peer.uid});
-  }
-  std::vector<Record> records() {
-    std::lock_guard lock(mutex_);
-    return records_;
-  }
-
- private:
-  std::mutex mutex_;
-  std::vector<Record> records_;
-};
 
 // Exit codes a forked client reports with.
 constexpr int kGranted = 0;
@@ -172,12 +132,7 @@ class BrokerTest : public ::testing::Test {
 
 TEST_F(BrokerTest, GuestUidGetsItsOwnWritableDiskAsReadWriteAndReadOnlyFds) {
   EXPECT_EQ(askAs(kGuestUid, "web", "vda", DiskAccess::ReadWrite, 2), kGranted);
-  // A grant is recorded once the reply is on its way: the client may be
-  // done before the server thread wrote it.
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-  while (auditor_.records().empty() && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  auto records = auditor_.records();
+  auto records = auditor_.awaitRecords(1);
   ASSERT_EQ(records.size(), 1u);
   EXPECT_EQ(records[0].kind, "fd");
   EXPECT_EQ(records[0].pathOrReason, webDisk_);

@@ -4,11 +4,14 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -17,6 +20,8 @@
 #include <thread>
 
 #include <gtest/gtest.h>
+
+#include "core/unique_fd.h"
 
 namespace seclabel::testing {
 namespace {
@@ -34,6 +39,15 @@ void dropToUid(uid_t uid) {
       ::setresuid(uid, uid, uid) != 0) {
     ::_exit(98);
   }
+}
+
+bool acceptsConnections(const std::string& path) {
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (path.size() >= sizeof address.sun_path) return false;
+  std::strcpy(address.sun_path, path.c_str());
+  return fd && ::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
 }
 
 }  // namespace
@@ -125,7 +139,9 @@ QemuProcess::QemuProcess(const Options& options) : logPath_(options.logPath) {
   }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   for (const auto& socket : options.qmpSockets) {
-    while (!std::filesystem::exists(socket)) {
+    // QEMU binds (the file appears) before it listens: wait until a
+    // connection is accepted, not only until the file is there.
+    while (!acceptsConnections(socket)) {
       int status;
       if (::waitpid(pid_, &status, WNOHANG) == pid_) {
         pid_ = -1;
