@@ -72,13 +72,20 @@ class SecurityManager {
   void setAudit(AuditLog* audit) { audit_ = audit; }
   AuditLog* auditLog() { return audit_; }
 
+  // prepare, restore and recover check the audit log first
+  // (AuditLog::ensureUsable): with [audit] required = true and a log that
+  // cannot take records they throw AuditUnavailable before changing
+  // anything; a record that fails later fails the command too.
+
   // Labels and stores the guest; `domain` then carries every driver's
   // generated label (format it with XmlForm::Live). Returns the record.
   GuestRecord prepare(Domain& domain);
 
   // Restores every resource of the guest exactly, releases its identities,
   // forgets it. Safe to run again after an interruption. Throws
-  // Error(InvalidInput, "no such guest: X") for an unknown guest.
+  // Error(InvalidInput, "no such guest: X") for an unknown guest. A restore
+  // record that cannot be written (required audit) rolls the store back:
+  // the guest stays listed with everything it holds, for a later restore.
   void restore(const std::string& nameOrUuid);
 
   // Marks a prepared guest as running in process `pid`. `supervised`: this
@@ -103,6 +110,8 @@ class SecurityManager {
  private:
   SecurityDriver* driverFor(const std::string& model) const;
   void audit(const AuditRecord& record);
+  // AuditLog::ensureUsable, when there is a log: before the first change.
+  void requireAuditBeforeChanges();
   struct PlannedResource;
   std::vector<PlannedResource> planResources(Domain& domain, const Owner& owner);
   void labelResources(Domain& domain, const Owner& owner, std::vector<PlannedResource>& planned);
