@@ -199,12 +199,12 @@ class Walk {
     return parent;
   }
 
-  // The path ended on a directory already walked ("/a/b/.." or "/").
+  // The path ended on a directory already walked ("/a/b/.." or "/"; the
+  // root has no parent, and needs none: it is not created or opened by name).
   WalkEnd endOnDirectory() {
     WalkEnd end;
     VerifiedDirectory last = takeParent();
-    if (directories_.empty()) throw Error::invalidInput(what_ + " " + original_ + ": is the root directory");
-    end.parent = takeParent();
+    if (!directories_.empty()) end.parent = takeParent();
     end.path = last.path;
     end.name = last.path.substr(last.path.rfind('/') + 1);
     end.fd = std::move(last.fd);
@@ -252,7 +252,11 @@ TrustedDirectory TrustedDirectory::openPrivate(const std::string& path, IfMissin
   }
   if (S_ISLNK(end.st.st_mode))
     refuse(what, path, end.path + " is a symbolic link (refused: it could point anywhere)");
-  if (!S_ISDIR(end.st.st_mode)) refuse(what, path, end.path + " is not a directory");
+  // Something else where the directory should be is a broken setup, not an
+  // attack to deny: a failure (ENOTDIR), as for a file on the way.
+  if (!S_ISDIR(end.st.st_mode))
+    throw Error(ExitCode::Failed, std::string(what) + " " + path + ": " + end.path +
+                                      " is not a directory", ENOTDIR);
   checkDirectory(what, path, end.path, end.st, DirectoryRole::Private);
   return TrustedDirectory(reopenDirectory(end.fd.get(), what, path), path);
 }
@@ -276,16 +280,17 @@ UniqueFd TrustedDirectory::openPrivateFile(std::string_view nameView, int access
   const std::string name(nameView);
   const std::string path = pathOf(name);
   const int flags = accessFlags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY;
-  if (created) *created = false;
   UniqueFd fd;
+  bool madeHere = false;
   if (create == Create::IfMissing) {
     // O_EXCL: a new, empty inode of ours, or nothing (any existing name,
     // a symlink included, fails with EEXIST).
     fd = UniqueFd(::openat(fd_.get(), name.c_str(), flags | O_CREAT | O_EXCL, mode));
-    if (fd && created) *created = true;
+    madeHere = bool(fd);
     if (!fd && errno != EEXIST) throw Error::fromErrno("cannot create " + path, errno);
   }
-  struct stat st;
+  if (created) *created = madeHere;
+  struct stat st {};
   if (!fd) {
     // Look before opening: a device or FIFO planted here is never opened.
     UniqueFd probe(::openat(fd_.get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
@@ -300,6 +305,8 @@ UniqueFd TrustedDirectory::openPrivateFile(std::string_view nameView, int access
   }
   struct stat opened;
   if (::fstat(fd.get(), &opened) != 0) throw Error::fromErrno("cannot stat " + path, errno);
+  if (!madeHere && (opened.st_dev != st.st_dev || opened.st_ino != st.st_ino))
+    throw Error(ExitCode::PermissionDenied, path + " changed while it was being opened");
   if (!S_ISREG(opened.st_mode))
     throw Error(ExitCode::PermissionDenied, path + " is not a regular file (refused)");
   if (opened.st_nlink != 1)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -85,6 +86,7 @@ inline GuardedOutcome runGuarded(const std::function<void()>& body, unsigned gua
                                  rlim_t memoryBytes = rlim_t(512) << 20) {
   int pipeFds[2];
   if (::pipe(pipeFds) != 0) throw std::runtime_error("pipe failed");
+  std::fflush(nullptr);  // the child must not write the parent's buffered output again
   pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {

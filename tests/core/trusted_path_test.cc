@@ -142,9 +142,11 @@ TEST_F(TrustedPathTest, RefusesAPrivateDirectoryOthersCanWriteEvenWhenSticky) {
   EXPECT_EQ(privateError(state).code(), ExitCode::PermissionDenied);
 }
 
-TEST_F(TrustedPathTest, RefusesAPrivateDirectoryThatIsAFile) {
+TEST_F(TrustedPathTest, APrivateDirectoryThatIsAFileIsAFailure) {
   std::string file = tree.file("state", "x");
-  EXPECT_EQ(privateError(file).code(), ExitCode::PermissionDenied);
+  Error e = privateError(file);
+  EXPECT_EQ(e.code(), ExitCode::Failed) << e.what();
+  EXPECT_EQ(e.errnum(), ENOTDIR);
 }
 
 // The owner of a parent swaps it for a symlink between the check of one
