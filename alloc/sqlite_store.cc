@@ -83,7 +83,11 @@ void checkCompanionFiles(const TrustedDirectory& dir) {
       if (errno == ENOENT) continue;
       throw Error::fromErrno("cannot stat " + dir.pathOf(name), errno);
     }
-    dir.openPrivateFile(name, O_RDONLY, TrustedDirectory::Create::No);
+    try {
+      dir.openPrivateFile(name, O_RDONLY, TrustedDirectory::Create::No);
+    } catch (const Error& e) {
+      throw e.withContext("state store");
+    }
   }
 }
 
@@ -127,12 +131,19 @@ void createDatabase(const TrustedDirectory& dir) {
 // the -wal and -shm files the database file's mode.
 void prepareDatabaseFile(const TrustedDirectory& dir) {
   UniqueFd fd;
+  auto openDatabase = [&] {
+    try {
+      return dir.openPrivateFile(kDatabaseName, O_RDWR, TrustedDirectory::Create::No);
+    } catch (const Error& e) {
+      throw e.withContext("state store");
+    }
+  };
   try {
-    fd = dir.openPrivateFile(kDatabaseName, O_RDWR, TrustedDirectory::Create::No);
+    fd = openDatabase();
   } catch (const Error& e) {
     if (e.errnum() != ENOENT) throw;
     createDatabase(dir);
-    fd = dir.openPrivateFile(kDatabaseName, O_RDWR, TrustedDirectory::Create::No);
+    fd = openDatabase();
   }
   struct stat st;
   if (::fstat(fd.get(), &st) != 0)
