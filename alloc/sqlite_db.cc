@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <limits>
 #include <utility>
 
@@ -12,16 +13,50 @@
 
 namespace seclabel {
 
-SqliteDb::SqliteDb(const std::string& path) : path_(path) {
-  int rc = sqlite3_open_v2(path.c_str(), &db_,
+namespace {
+
+// SQLite's unix VFS canonicalises every database name before opening it: it
+// lstat()s each component and replaces each symlink by its text. For
+// "/proc/self/fd/N/state.db" that turns the magic link -- which the kernel
+// resolves to the very directory inode the fd holds -- back into a path
+// ("/var/lib/seclabel/state.db") that whoever owns a parent could re-point.
+// This VFS is unix in every respect but one: names are taken as given.
+// SQLite derives the -wal, -shm and -journal names from the main name and
+// opens them (O_NOFOLLOW, in 3.40) through the same fd, so every file of the
+// store is reached through the verified directory and no name is resolved
+// twice.
+int fullPathnameAsGiven(sqlite3_vfs* /*vfs*/, const char* name, int size, char* out) {
+  std::size_t length = std::strlen(name);
+  if (name[0] != '/' || length + 1 > std::size_t(size)) return SQLITE_CANTOPEN;
+  std::memcpy(out, name, length + 1);
+  return SQLITE_OK;
+}
+
+const char* directoryVfs() {
+  static const char* name = [] {
+    static sqlite3_vfs vfs = *sqlite3_vfs_find("unix");
+    vfs.zName = "seclabel-directory-fd";
+    vfs.pNext = nullptr;
+    vfs.xFullPathname = fullPathnameAsGiven;
+    sqlite3_vfs_register(&vfs, /*makeDefault=*/0);
+    return vfs.zName;
+  }();
+  return name;
+}
+
+}  // namespace
+
+SqliteDb::SqliteDb(const std::string& openPath, std::string displayPath)
+    : openPath_(openPath), path_(std::move(displayPath)) {
+  int rc = sqlite3_open_v2(openPath.c_str(), &db_,
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW |
                                SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+                           directoryVfs());
   if (rc != SQLITE_OK) {
     std::string message = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     sqlite3_close(db_);
     db_ = nullptr;
-    throw Error(ExitCode::Failed, "cannot open state store " + path + ": " + message);
+    throw Error(ExitCode::Failed, "cannot open state store " + path_ + ": " + message);
   }
   sqlite3_extended_result_codes(db_, 1);
 }
@@ -54,10 +89,11 @@ void SqliteDb::exec(const std::string& sql) {
 // directory (the WAL might have just been created), a device cache flush
 // that costs as much as the data sync itself. openSqliteStore makes the
 // WAL's directory entry durable when it creates the file instead. The path
-// names SQLite's very WAL file: it is never replaced while a connection
-// (ours) is open, since only the last connection's close may delete it.
+// names SQLite's very WAL file, through the same directory fd as SQLite's
+// own name: it is never replaced while a connection (ours) is open, since
+// only the last connection's close may delete it.
 void SqliteDb::syncWal() {
-  const std::string walPath = path_ + "-wal";
+  const std::string walPath = openPath_ + "-wal";
   UniqueFd wal(::open(walPath.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (!wal) {
     if (errno == ENOENT) return;  // nothing written yet: nothing to sync

@@ -92,14 +92,19 @@ class SqliteQuery {
 
 class SqliteDb {
  public:
-  // Opens `path` read-write (the file must exist: the caller created it
-  // with the right mode) with extended result codes.
-  explicit SqliteDb(const std::string& path);
+  // Opens `openPath` read-write (the file must exist: the caller created it
+  // with the right mode) with extended result codes. `displayPath` names the
+  // database in messages. A path from TrustedDirectory::kernelPathOf
+  // ("/proc/self/fd/N/NAME") is opened through that verified directory fd,
+  // and so are the -wal, -shm and -journal files SQLite derives from it:
+  // see sqlite_db.cc (directoryVfs).
+  SqliteDb(const std::string& openPath, std::string displayPath);
   SqliteDb(const SqliteDb&) = delete;
   SqliteDb& operator=(const SqliteDb&) = delete;
   ~SqliteDb();
 
   sqlite3* handle() const { return db_; }
+  // The database as messages name it (STATE_DIR/state.db).
   const std::string& path() const { return path_; }
   // A use of the prepared statement for `sql`, prepared once per connection
   // and reused. Do not nest two uses of the same SQL text.
@@ -116,6 +121,7 @@ class SqliteDb {
   [[noreturn]] void fail(const std::string& what, int rc) const;
 
  private:
+  std::string openPath_;
   std::string path_;
   sqlite3* db_ = nullptr;
   std::unordered_map<std::string, std::unique_ptr<SqliteStatement>> statements_;

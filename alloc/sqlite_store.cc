@@ -14,6 +14,7 @@
 
 #include "alloc/sqlite_schema.h"
 #include "core/error.h"
+#include "core/trusted_path.h"
 #include "core/unique_fd.h"
 
 namespace seclabel {
@@ -67,51 +68,99 @@ int checkpointWhenLarge(void* /*context*/, sqlite3* db, const char* schema, int 
   return SQLITE_OK;  // a failed checkpoint loses nothing: the WAL keeps it all
 }
 
-// STATE_DIR: created 0700 when absent. An existing one must be a real
-// directory (not a symlink somebody planted) that no one else may write.
-void prepareStateDir(const std::string& dir) {
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
-    throw Error::fromErrno("cannot create state directory " + dir, errno);
-  struct stat st;
-  if (::lstat(dir.c_str(), &st) != 0)
-    throw Error::fromErrno("cannot stat state directory " + dir, errno);
-  if (!S_ISDIR(st.st_mode))
-    throw Error(ExitCode::Failed, "state directory " + dir + " is not a directory");
-  if (st.st_uid != ::geteuid() || (st.st_mode & 022))
-    throw Error(ExitCode::PermissionDenied,
-                "state directory " + dir + " must be owned by uid " +
-                    std::to_string(::geteuid()) + " and not writable by group or others");
+constexpr const char* kDatabaseName = "state.db";
+
+// The files SQLite keeps beside state.db. Nobody but root can put anything
+// in the verified directory; still, one found there must be a plain file of
+// ours with one link before SQLite (which opens them O_NOFOLLOW) gets it:
+// a hard link would make the store write into some other file.
+constexpr const char* kCompanionNames[] = {"state.db-wal", "state.db-shm", "state.db-journal"};
+
+void checkCompanionFiles(const TrustedDirectory& dir) {
+  for (const char* name : kCompanionNames) {
+    struct stat st;
+    if (::fstatat(dir.fd(), name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT) continue;
+      throw Error::fromErrno("cannot stat " + dir.pathOf(name), errno);
+    }
+    try {
+      dir.openPrivateFile(name, O_RDONLY, TrustedDirectory::Create::No);
+    } catch (const Error& e) {
+      throw e.withContext("state store");
+    }
+  }
 }
 
-// Opens `path`, creating it when absent (`created` says which: O_CREAT
-// alone would not); a regular file, mode 0600 whatever the umask.
-UniqueFd openPrivateFile(const std::string& path, bool& created) {
-  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-  created = bool(fd);
-  if (!fd && errno == EEXIST) fd = UniqueFd(::open(path.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC));
-  if (!fd) throw Error::fromErrno("cannot open state store " + path, errno);
+// A new state.db is built under a temporary name and renamed into place
+// only once SQLite has written its header and the schema: so a state.db of
+// zero bytes is never a store being created (a crash leaves the temporary
+// file, not an empty state.db), and openers can treat one as damage.
+void createDatabase(const TrustedDirectory& dir) {
+  const std::string temporary = std::string(kDatabaseName) + ".new." + std::to_string(::getpid());
+  // A leftover of a process with our pid is dead: start afresh.
+  ::unlinkat(dir.fd(), temporary.c_str(), 0);
+  UniqueFd fd = dir.openPrivateFile(temporary, O_RDWR, TrustedDirectory::Create::IfMissing);
+  try {
+    {
+      SqliteDb db(dir.kernelPathOf(temporary), dir.pathOf(temporary));
+      db.exec("PRAGMA page_size = 1024");  // see SqliteStore::SqliteStore
+      db.exec("PRAGMA journal_mode = WAL");
+      migrateSqliteSchema(db);
+    }  // the only connection: closing it checkpoints and removes -wal and -shm
+    if (::fsync(fd.get()) != 0) throw Error::fromErrno("cannot sync " + dir.pathOf(temporary), errno);
+    if (::renameat2(dir.fd(), temporary.c_str(), dir.fd(), kDatabaseName, RENAME_NOREPLACE) != 0) {
+      int err = errno;
+      if (err == EINVAL) {
+        // A file system without RENAME_NOREPLACE: link(2) never replaces either.
+        if (::linkat(dir.fd(), temporary.c_str(), dir.fd(), kDatabaseName, 0) != 0 && errno != EEXIST)
+          throw Error::fromErrno("cannot create state store " + dir.pathOf(kDatabaseName), errno);
+      } else if (err != EEXIST) {  // EEXIST: another process made it first
+        throw Error::fromErrno("cannot create state store " + dir.pathOf(kDatabaseName), err);
+      }
+    }
+  } catch (...) {
+    ::unlinkat(dir.fd(), temporary.c_str(), 0);
+    throw;
+  }
+  ::unlinkat(dir.fd(), temporary.c_str(), 0);
+  if (::fsync(dir.fd()) != 0) throw Error::fromErrno("cannot sync state directory " + dir.path(), errno);
+}
+
+// state.db, created when absent: a regular file of ours with one link, mode
+// 0600 whatever the umask, never reached through a symlink. SQLite gives
+// the -wal and -shm files the database file's mode.
+void prepareDatabaseFile(const TrustedDirectory& dir) {
+  UniqueFd fd;
+  auto openDatabase = [&] {
+    try {
+      return dir.openPrivateFile(kDatabaseName, O_RDWR, TrustedDirectory::Create::No);
+    } catch (const Error& e) {
+      throw e.withContext("state store");
+    }
+  };
+  try {
+    fd = openDatabase();
+  } catch (const Error& e) {
+    if (e.errnum() != ENOENT) throw;
+    createDatabase(dir);
+    fd = openDatabase();
+  }
   struct stat st;
   if (::fstat(fd.get(), &st) != 0)
-    throw Error::fromErrno("cannot stat state store " + path, errno);
-  if (!S_ISREG(st.st_mode))
-    throw Error(ExitCode::Failed, "state store " + path + " is not a regular file");
+    throw Error::fromErrno("cannot stat state store " + dir.pathOf(kDatabaseName), errno);
+  if (st.st_size == 0)
+    throw Error(ExitCode::Failed,
+                "state store " + dir.pathOf(kDatabaseName) +
+                    " is empty (0 bytes): it is damaged, not a new store; restore it from a "
+                    "backup (removing it forgets every guest and every original label)");
   if ((st.st_mode & 07777) != 0600 && ::fchmod(fd.get(), 0600) != 0)
-    throw Error::fromErrno("cannot chmod 0600 state store " + path, errno);
-  return fd;
+    throw Error::fromErrno("cannot chmod 0600 state store " + dir.pathOf(kDatabaseName), errno);
+  checkCompanionFiles(dir);
 }
 
-// state.db: created 0600 whatever the umask, never through a symlink.
-// SQLite gives the -wal and -shm files the database file's mode. Returns
-// whether it was created.
-bool prepareDatabaseFile(const std::string& path) {
-  bool created = false;
-  openPrivateFile(path, created);
-  return created;
-}
-
-std::optional<std::pair<dev_t, ino_t>> fileIdentity(const std::string& path) {
+std::optional<std::pair<dev_t, ino_t>> fileIdentity(const TrustedDirectory& dir, const char* name) {
   struct stat st;
-  if (::lstat(path.c_str(), &st) != 0) return std::nullopt;
+  if (::fstatat(dir.fd(), name, &st, AT_SYMLINK_NOFOLLOW) != 0) return std::nullopt;
   return std::pair(st.st_dev, st.st_ino);
 }
 
@@ -173,7 +222,9 @@ Intent readIntent(SqliteStatement& row) {
 
 // ---- opening -----------------------------------------------------------------
 
-SqliteStore::SqliteStore(const std::string& databasePath) : db_(databasePath) {
+SqliteStore::SqliteStore(std::shared_ptr<const TrustedDirectory> stateDir)
+    : stateDir_(std::move(stateDir)),
+      db_(stateDir_->kernelPathOf(kDatabaseName), stateDir_->pathOf(kDatabaseName)) {
   sqlite3_busy_handler(db_.handle(), retryBusySoon, nullptr);
   // 1 KiB pages, for a new store (an existing one keeps its size): the rows
   // are small, and a guest lifecycle rewrites a dozen pages of which each
@@ -226,30 +277,36 @@ void SqliteStore::setWalMode() {
   }
 }
 
+std::shared_ptr<const TrustedDirectory> openStateDirectory(const std::string& path) {
+  return std::make_shared<const TrustedDirectory>(TrustedDirectory::openPrivate(
+      path, TrustedDirectory::IfMissing::Create0700, "state directory"));
+}
+
 std::unique_ptr<Store> openSqliteStore(const std::string& stateDir) {
-  prepareStateDir(stateDir);
-  std::string path = stateDir + "/state.db";
-  bool created = prepareDatabaseFile(path);
-  const std::string walPath = path + "-wal";
-  auto walBefore = fileIdentity(walPath);
-  auto store = std::make_unique<SqliteStore>(path);
+  return openSqliteStore(openStateDirectory(stateDir));
+}
+
+std::unique_ptr<Store> openSqliteStore(std::shared_ptr<const TrustedDirectory> stateDir) {
+  const TrustedDirectory& dir = *stateDir;
+  prepareDatabaseFile(dir);
+  const char* walName = kCompanionNames[0];
+  auto walBefore = fileIdentity(dir, walName);
+  auto store = std::make_unique<SqliteStore>(stateDir);
   // SqliteDb::syncWal syncs the WAL's data only (SQLite's own sync would
-  // also fsync the directory on every process's first sync). So a database
-  // or WAL file created by this opening gets its directory entry made
-  // durable here, once. Opening the store read the WAL, so SQLite has it
-  // open now, and no one replaces it while we are connected.
+  // also fsync the directory on every process's first sync). So a WAL file
+  // created by this opening gets its directory entry made durable here,
+  // once. Opening the store read the WAL, so SQLite has it open now, and no
+  // one replaces it while we are connected.
   bool walCreated = true;
-  auto walNow = fileIdentity(walPath);
+  auto walNow = fileIdentity(dir, walName);
   if (!walNow) {
-    openPrivateFile(walPath, walCreated);  // SQLite finds an empty WAL normal
+    // SQLite finds an empty WAL normal.
+    dir.openPrivateFile(walName, O_RDWR, TrustedDirectory::Create::IfMissing, 0600, &walCreated);
   } else {
     walCreated = walNow != walBefore;
   }
-  if (created || walCreated) {
-    UniqueFd directory(::open(stateDir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (!directory || ::fsync(directory.get()) != 0)
-      throw Error::fromErrno("cannot sync state directory " + stateDir, errno);
-  }
+  if (walCreated && ::fsync(dir.fd()) != 0)
+    throw Error::fromErrno("cannot sync state directory " + dir.path(), errno);
   return store;
 }
 

@@ -12,12 +12,14 @@
 #include "alloc/sqlite_db.h"
 #include "alloc/store.h"
 #include "core/error.h"
+#include "core/trusted_path.h"
 
 namespace seclabel {
 
 class SqliteStore final : public Store {
  public:
-  explicit SqliteStore(const std::string& databasePath);
+  // STATE_DIR/state.db, which must exist (openSqliteStore makes it).
+  explicit SqliteStore(std::shared_ptr<const TrustedDirectory> stateDir);
 
   std::unique_ptr<StoreTransaction> begin() override;
 
@@ -74,6 +76,9 @@ class SqliteStore final : public Store {
   uint64_t takeNextFree(const AllocationSpace& space, const Owner& owner, uint64_t excludedSoFar);
   Error noFreeIdentity(const AllocationSpace& space, uint64_t excluded);
 
+  // Declared before db_, so it outlives it: SQLite's names for state.db and
+  // its WAL go through this directory's fd (TrustedDirectory::kernelPathOf).
+  std::shared_ptr<const TrustedDirectory> stateDir_;
   SqliteDb db_;
   // Marks the open transaction as one that must be on disk when commit
   // returns (it records something about to change the host).

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "alloc/allocation_space.h"
+#include "core/trusted_path.h"
 
 namespace seclabel {
 
@@ -266,11 +267,27 @@ class Store {
   virtual std::vector<Intent> pendingIntentsOf(const std::string& guestUuid) = 0;
 };
 
-// Opens (creating when absent) STATE_DIR/state.db: the directory is created
-// 0700 and the file 0600 (owned by the caller, root in production); WAL mode,
-// a busy timeout so concurrent writers wait instead of failing, and the
-// schema migrated to the current version (PRAGMA user_version).
-// A database from a newer seclabel (higher user_version) is refused.
+// The state directory, opened once and verified (core/trusted_path.h): no
+// symbolic link anywhere on its path, every ancestor owned by root (or the
+// caller) and writable by nobody else (a root-owned sticky one such as /tmp
+// excepted), the directory itself the caller's and writable by nobody else;
+// created 0700 relative to its verified parent when absent. Any refusal is
+// Error(PermissionDenied), exit 4. Everything in it is opened relative to
+// the returned fd: the store, and anything else kept there (use
+// TrustedDirectory::openPrivateFile, e.g. a lock file).
+std::shared_ptr<const TrustedDirectory> openStateDirectory(const std::string& path);
+
+// Opens (creating when absent) state.db in `stateDir`: the file 0600 (owned
+// by the caller, root in production); WAL mode, a busy timeout so concurrent
+// writers wait instead of failing, and the schema migrated to the current
+// version (PRAGMA user_version). A database from a newer seclabel (higher
+// user_version) is refused. state.db, state.db-wal and state.db-shm must be
+// regular files of the caller's with one link (else PermissionDenied); a
+// state.db of zero bytes is damage, not an empty store (Error(Failed)): a new
+// store is built under a temporary name and renamed into place complete.
+// The store keeps `stateDir` (its fd) open as long as it lives.
+std::unique_ptr<Store> openSqliteStore(std::shared_ptr<const TrustedDirectory> stateDir);
+// openSqliteStore(openStateDirectory(stateDir)).
 std::unique_ptr<Store> openSqliteStore(const std::string& stateDir);
 
 // Test seam (never set in production): called in this process after every

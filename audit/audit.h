@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "core/error.h"
 
 namespace seclabel {
 
@@ -195,20 +196,31 @@ std::optional<dev_t> auditRdevOf(int fd);
 // message on stderr.
 using AuditWarning = std::function<void(const std::string& message)>;
 
+// What a required audit log ([audit] required = true) throws when records
+// cannot be delivered: an Error like any other (its code PermissionDenied or
+// Failed), of its own type so that code which turns a failed step into a
+// warning and goes on (a restore moving to the next file) lets this one
+// through: no change is made, or reported as made, without its record.
+class AuditUnavailable : public Error {
+ public:
+  explicit AuditUnavailable(const Error& reason) : Error(reason) {}
+};
+
 // Where records go. Implementations are safe to share between threads.
 class AuditLog {
  public:
   virtual ~AuditLog() = default;
 
   // Checks that records can be delivered. When they cannot: with
-  // [audit] required = true throws Error (PermissionDenied when the process
+  // [audit] required = true throws AuditUnavailable (PermissionDenied when the process
   // lacks CAP_AUDIT_WRITE, Failed otherwise); else warns once and from then on
   // drops records. The manager calls it before doing anything, so a required
   // audit log that is unusable stops the operation before the first change.
   virtual void ensureUsable() = 0;
 
   // Delivers one record (calls ensureUsable first if nobody did). A record
-  // that cannot be delivered throws Error when required, else warns once.
+  // that cannot be delivered throws AuditUnavailable when required, else
+  // warns once.
   virtual void write(const AuditRecord& record) = 0;
 };
 

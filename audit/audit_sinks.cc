@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/trusted_path.h"
 #include "core/unique_fd.h"
 #include "audit/audit.h"
 
@@ -61,7 +62,8 @@ class GuardedAuditLog : public AuditLog {
   }
 
   void refuse(const Error& reason) {
-    if (required_) throw reason.withContext("audit is required ([audit] required = true)");
+    if (required_)
+      throw AuditUnavailable(reason.withContext("audit is required ([audit] required = true)"));
     if (warned_) return;
     warned_ = true;
     warn_(std::string(reason.what()) + "; continuing without audit records");
@@ -200,19 +202,30 @@ class FileAuditLog final : public GuardedAuditLog {
       : GuardedAuditLog(required, std::move(warn)), path_(std::move(path)) {}
 
  private:
+  // Whoever can write the file's directory could plant a symlink (root
+  // then appends to /etc/shadow), a hard link, or a FIFO that blocks every
+  // command. So the directory is opened and verified like the state
+  // directory's parents (core/trusted_path.h: symlinks only when root's),
+  // and the file in it: O_NOFOLLOW, a regular file of ours with one link.
   std::optional<Error> open() override {
-    if (path_.empty())
-      return Error::invalidInput("audit file sink: no path (sink = \"file:/path\")");
-    // O_APPEND: several seclabel processes append whole lines without
-    // overwriting each other. O_CLOEXEC: the guest must not inherit it.
-    int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
-    if (fd < 0) {
-      int err = errno;
-      return Error::fromErrno("audit file " + path_, err,
-                              err == EACCES || err == EPERM ? ExitCode::PermissionDenied
-                                                            : ExitCode::Failed);
+    std::size_t slash = path_.rfind('/');
+    if (path_.empty() || path_.front() != '/' || slash == path_.size() - 1)
+      return Error::invalidInput("audit file sink: \"" + path_ +
+                                 "\" is not an absolute file path (sink = \"file:/path\")");
+    std::string directory = slash == 0 ? "/" : path_.substr(0, slash);
+    std::string name = path_.substr(slash + 1);
+    try {
+      TrustedDirectory parent = TrustedDirectory::openTrusted(directory, "audit file directory");
+      // O_APPEND: several seclabel processes append whole lines without
+      // overwriting each other. O_CLOEXEC (always added): the guest must
+      // not inherit it.
+      fd_ = parent.openPrivateFile(name, O_WRONLY | O_APPEND, TrustedDirectory::Create::IfMissing,
+                                   0600);
+    } catch (const Error& e) {
+      if (e.code() == ExitCode::PermissionDenied || e.errnum() == EACCES || e.errnum() == EPERM)
+        return Error(ExitCode::PermissionDenied, "audit file " + path_ + ": " + e.what(), e.errnum());
+      return Error(ExitCode::Failed, "audit file " + path_ + ": " + e.what(), e.errnum());
     }
-    fd_.reset(fd);
     return std::nullopt;
   }
 

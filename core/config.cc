@@ -15,6 +15,7 @@
 #include "core/environment.h"
 #include "core/error.h"
 #include "core/interface_name_rule.h"
+#include "core/file_read.h"
 
 namespace seclabel {
 namespace {
@@ -476,19 +477,18 @@ Config Config::parse(std::string_view text, const std::string& source,
 
 Config Config::load(const std::string& path, bool mayBeMissing,
                     bool hostSelinuxEnabled) {
-  std::ifstream in(path);
-  if (!in) {
-    int err = errno;
-    struct stat st;
-    if (mayBeMissing && ::stat(path.c_str(), &st) != 0 && errno == ENOENT)
-      return defaults(hostSelinuxEnabled);
-    throw Error::fromErrno("cannot read config " + path, err, ExitCode::InvalidInput);
+  // The config decides which groups a guest gets and where audit records
+  // go: only root (or the caller) may be able to change it, as sudo and sshd
+  // require of theirs. Read through the bounded reader: a FIFO or /dev/zero
+  // named as the config is refused, not read forever.
+  std::string text;
+  try {
+    text = readRegularFile(path, {"config", kMaxConfigSize, FileTrust::RootOrCaller});
+  } catch (const Error& e) {
+    if (mayBeMissing && e.errnum() == ENOENT) return defaults(hostSelinuxEnabled);
+    throw;
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (text.str().size() > (1u << 20))
-    throw Error::invalidInput(path + ": config file larger than 1 MiB");
-  return parse(text.str(), path, hostSelinuxEnabled);
+  return parse(text, path, hostSelinuxEnabled);
 }
 
 }  // namespace seclabel

@@ -1,6 +1,7 @@
 // seclabel.toml: the administrator's configuration (see seclabel.toml(5)).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -11,6 +12,8 @@ namespace seclabel {
 
 inline constexpr const char* kDefaultConfigPath = "/etc/seclabel/seclabel.toml";
 inline constexpr const char* kDefaultStateDir = "/var/lib/seclabel";
+// A config file larger than this is refused (checked while reading).
+inline constexpr std::size_t kMaxConfigSize = 1u << 20;
 
 // An inclusive range of ids, "first-last" (a single "N" is N-N).
 struct IdRange {
@@ -137,7 +140,11 @@ struct Config {
   static Config parse(std::string_view text, const std::string& source,
                       bool hostSelinuxEnabled);
   // Loads `path`. A missing file is the defaults only when `mayBeMissing`
-  // (the default path); a file named with --config must exist.
+  // (the default path); a file named with --config must exist (else
+  // InvalidInput). The file must be regular and at most kMaxConfigSize bytes
+  // (InvalidInput), and only root or the caller may be able to change it or
+  // any directory on the way (PermissionDenied, exit 4: see
+  // core/trusted_path.h).
   static Config load(const std::string& path, bool mayBeMissing,
                      bool hostSelinuxEnabled);
 };

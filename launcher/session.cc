@@ -17,7 +17,8 @@ Session openSession(const SessionOptions& options, SessionKind kind) {
   // [audit] required = true: an unusable audit log stops us before the
   // first change, not half-way.
   if (kind == SessionKind::Mutating) session.audit->ensureUsable();
-  session.store = openSqliteStore(options.stateDir);
+  session.stateDirectory = openStateDirectory(options.stateDir);
+  session.store = openSqliteStore(session.stateDirectory);
   session.manager =
       std::make_unique<SecurityManager>(session.config, *session.store, *session.selinux, warn);
   session.manager->setAudit(session.audit.get());

@@ -33,6 +33,9 @@ struct Session {
   Config config;
   std::unique_ptr<SelinuxHost> selinux;
   std::unique_ptr<AuditLog> audit;
+  // The verified state directory (alloc/store.h openStateDirectory): open
+  // anything else kept there relative to it, never by path.
+  std::shared_ptr<const TrustedDirectory> stateDirectory;
   std::unique_ptr<Store> store;
   std::unique_ptr<SecurityManager> manager;
   // What `recover` did when the session opened (Mutating only).

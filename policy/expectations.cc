@@ -1,10 +1,9 @@
 #include "policy/expectations.h"
 
 #include <cerrno>
-#include <fstream>
-#include <sstream>
 
 #include "core/error.h"
+#include "core/file_read.h"
 
 namespace seclabel {
 
@@ -229,16 +228,12 @@ ExpectationReport checkExpectations(const PolicyDb& policy,
 
 ExpectationReport checkExpectationsFile(const std::string& policyPath,
                                         const std::string& expectationsPath) {
-  std::ifstream input(expectationsPath, std::ios::binary);
-  if (!input) {
-    throw Error::fromErrno("cannot open expectations " + expectationsPath, errno,
-                           ExitCode::InvalidInput);
-  }
-  std::ostringstream text;
-  text << input.rdbuf();
+  // Regular files only, bounded while read (a FIFO or /dev/zero is refused).
+  std::string text =
+      readRegularFile(expectationsPath, {"expectations", kMaxExpectationsSize, FileTrust::Any});
   std::vector<Expectation> expectations;
   try {
-    expectations = parseExpectations(text.str());
+    expectations = parseExpectations(text);
   } catch (const Error& error) {
     throw error.withContext(expectationsPath);
   }

@@ -33,6 +33,8 @@ struct Expectation {
 // The longest line accepted; longer ones are malformed (a context is at
 // most 4095 bytes, so a real line is far shorter).
 inline constexpr std::size_t kMaxExpectationLineLength = 64 * 1024;
+// The largest expectations file read (checked while reading).
+inline constexpr std::size_t kMaxExpectationsSize = 16u << 20;
 
 // Parses the whole text. A malformed line throws Error(InvalidInput)
 // "line N: <what is wrong>"; nothing is checked against a policy here.

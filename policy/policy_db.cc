@@ -5,12 +5,18 @@
 #include <sepol/policydb/services.h>
 #include <sepol/policydb/sidtab.h>
 
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
 
 #include "core/error.h"
+#include "core/file_read.h"
 
 namespace seclabel {
 
@@ -23,10 +29,6 @@ std::mutex& sepolLock() {
   static std::mutex lock;
   return lock;
 }
-
-struct FileCloser {
-  void operator()(FILE* file) const { std::fclose(file); }
-};
 
 // Splits libsepol's reason buffer ("mlsconstrain file { read ... } (...);
 // Constraint DENIED\n" per constraint) into one line per constraint.
@@ -92,26 +94,91 @@ PolicyDb::PolicyDb(PolicyDb&&) noexcept = default;
 PolicyDb& PolicyDb::operator=(PolicyDb&&) noexcept = default;
 PolicyDb::~PolicyDb() = default;
 
-PolicyDb PolicyDb::load(const std::string& path) {
-  std::unique_ptr<FILE, FileCloser> file(std::fopen(path.c_str(), "re"));
-  if (!file) {
-    throw Error::fromErrno("cannot open policy " + path, errno, ExitCode::InvalidInput);
+namespace {
+
+// policydb_read on the policy's bytes; true when libsepol accepts them as a
+// kernel policy. libsepol's reader works on a policy_file_t it may advance.
+bool readPolicy(policydb_t& db, std::string& bytes) {
+  policy_file_t input;
+  policy_file_init(&input);
+  input.type = PF_USE_MEMORY;
+  input.data = bytes.data();
+  input.len = bytes.size();
+  return policydb_read(&db, &input, 0) == 0;
+}
+
+std::function<void()>& trialHook() {
+  static std::function<void()> hook;
+  return hook;
+}
+
+// Child exit codes of the trial load.
+constexpr int kTrialLoaded = 0;
+constexpr int kTrialRejected = 2;
+constexpr int kTrialNoMemory = 3;
+
+// Loads the policy once in a child under `limits` (CPU time: SIGXCPU at the
+// soft limit, SIGKILL a second later; address space) and reports why it
+// could not, if it could not. The child only reads memory and exits: nothing
+// it does outlives it.
+void trialLoad(const std::string& path, std::string& bytes, const PolicyLoadLimits& limits) {
+  std::fflush(nullptr);
+  pid_t pid = ::fork();
+  if (pid < 0) throw Error::fromErrno("cannot load policy " + path + ": fork", errno);
+  if (pid == 0) {
+    struct rlimit cpu{rlim_t(limits.cpuSeconds), rlim_t(limits.cpuSeconds) + 1};
+    struct rlimit memory{rlim_t(limits.memoryBytes), rlim_t(limits.memoryBytes)};
+    if (::setrlimit(RLIMIT_CPU, &cpu) != 0 || ::setrlimit(RLIMIT_AS, &memory) != 0)
+      ::_exit(kTrialNoMemory);
+    if (trialHook()) trialHook()();
+    policydb_t db;
+    if (policydb_init(&db) != 0) ::_exit(kTrialNoMemory);
+    errno = 0;
+    bool loaded = readPolicy(db, bytes);
+    ::_exit(loaded ? kTrialLoaded : errno == ENOMEM ? kTrialNoMemory : kTrialRejected);
   }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) throw Error::fromErrno("cannot load policy " + path + ": waitpid", errno);
+  }
+  const std::string prefix = "cannot load policy " + path + ": ";
+  if (WIFSIGNALED(status) && (WTERMSIG(status) == SIGXCPU || WTERMSIG(status) == SIGKILL))
+    throw Error::invalidInput(prefix + "too complex: libsepol gave up after " +
+                              std::to_string(limits.cpuSeconds) + " s of CPU time");
+  if (WIFSIGNALED(status))
+    throw Error::invalidInput(prefix + "libsepol crashed reading it (signal " +
+                              std::to_string(WTERMSIG(status)) + ")");
+  switch (WEXITSTATUS(status)) {
+    case kTrialLoaded: return;
+    case kTrialNoMemory:
+      throw Error::invalidInput(prefix + "too large: libsepol needs more than " +
+                                std::to_string(limits.memoryBytes >> 20) + " MiB to load it");
+    default:
+      throw Error::invalidInput(prefix + "not a binary SELinux policy that libsepol can read");
+  }
+}
+
+}  // namespace
+
+void setPolicyLoadTrialHookForTesting(std::function<void()> hook) { trialHook() = std::move(hook); }
+
+PolicyDb PolicyDb::load(const std::string& path, const PolicyLoadLimits& limits) {
+  std::string bytes = readRegularFile(path, {"policy", limits.fileBytes, FileTrust::Any});
+  // libsepol would print its parse errors on stderr; the error below names
+  // the file instead. Set before the trial so the child inherits it.
+  {
+    std::lock_guard guard(sepolLock());
+    sepol_debug(0);
+  }
+  trialLoad(path, bytes, limits);
   auto tables = std::make_unique<Tables>();
   tables->path = path;
   std::lock_guard guard(sepolLock());
-  // libsepol would print its parse errors on stderr; the error below names
-  // the file instead.
-  sepol_debug(0);
   if (policydb_init(&tables->db) != 0) {
     throw Error(ExitCode::Failed, "cannot load policy " + path + ": out of memory");
   }
   tables->dbInitialized = true;
-  policy_file_t input;
-  policy_file_init(&input);
-  input.type = PF_USE_STDIO;
-  input.fp = file.get();
-  if (policydb_read(&tables->db, &input, 0) != 0) {
+  if (!readPolicy(tables->db, bytes)) {
     throw Error::invalidInput("cannot load policy " + path +
                               ": not a binary SELinux policy that libsepol can read");
   }

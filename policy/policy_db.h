@@ -2,7 +2,9 @@
 // access questions offline: no SELinux kernel needed.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -35,11 +37,33 @@ struct AccessDecision {
 
 enum class Explain { No, Constraints };
 
+// What loading one policy may cost. A binary policy declares its table
+// sizes in 32-bit counts, and libsepol 3.4 allocates tables of the declared
+// size before it finds out that the data is not there; freeing them after
+// the failed read walks every entry. The 27 KB test policy declaring 200
+// million types made the previous loader touch 3 GB and take 20 s (80 s on
+// a loaded host) before it said "not a policy". So libsepol first reads the
+// policy in a child process under these limits; the child exits without
+// freeing anything, and only a policy that loaded there is loaded here.
+struct PolicyLoadLimits {
+  std::size_t fileBytes = std::size_t(64) << 20;   // Fedora's whole policy is ~10 MiB
+  unsigned cpuSeconds = 20;                         // Debian's refpolicy: ~1 s
+  std::size_t memoryBytes = std::size_t(1) << 30;  // the child's address space;
+                                                    // Debian's refpolicy loads in 64 MiB
+};
+
+// Test seam (never set in production): runs in the trial child, under its
+// limits, right before libsepol reads the policy. Tests make it spin to
+// prove the CPU bound.
+void setPolicyLoadTrialHookForTesting(std::function<void()> hook);
+
 class PolicyDb {
  public:
-  // Reads a binary policy (policy.NN). Throws Error(InvalidInput) when the
-  // file cannot be read or is not a binary policy libsepol understands.
-  static PolicyDb load(const std::string& path);
+  // Reads a binary policy (policy.NN): a regular file of at most
+  // limits.fileBytes. Throws Error(InvalidInput) when the file cannot be
+  // read, is not a binary policy libsepol understands, or cannot be loaded
+  // within the limits ("too complex: gave up after N s of CPU time").
+  static PolicyDb load(const std::string& path, const PolicyLoadLimits& limits = {});
 
   PolicyDb(PolicyDb&&) noexcept;
   PolicyDb& operator=(PolicyDb&&) noexcept;

@@ -88,6 +88,10 @@ void SecurityManager::audit(const AuditRecord& record) {
   if (audit_) audit_->write(record);
 }
 
+void SecurityManager::requireAuditBeforeChanges() {
+  if (audit_) audit_->ensureUsable();
+}
+
 SecurityDriver* SecurityManager::driverFor(const std::string& model) const {
   for (const auto& driver : drivers_)
     if (model == driver->model()) return driver.get();
@@ -95,6 +99,7 @@ SecurityDriver* SecurityManager::driverFor(const std::string& model) const {
 }
 
 GuestRecord SecurityManager::prepare(Domain& domain) {
+  requireAuditBeforeChanges();
   resolveSeclabelModels(domain, config_.securityDrivers);
   if (driverFor("selinux") && !selinux_.enabled() && warn_)
     warn_("SELinux is disabled on this host: selinux labels are allocated, written and "
@@ -482,6 +487,11 @@ std::vector<Error> SecurityManager::undoGuestLocked(
     if (last) {
       try {
         restoreRemembered(guest, original, warnings);
+      } catch (const AuditUnavailable&) {
+        // The file may be back already, but its record is not written:
+        // fail, and roll the store back (the caller's transaction) so the
+        // guest stays listed for a restore once the log works again.
+        throw;
       } catch (const Error& e) {
         // Never forget an original that is not back on its file: this
         // guest keeps its references, and with them its identities.
@@ -539,6 +549,7 @@ GuestRecord SecurityManager::requireGuest(const std::string& nameOrUuid) {
 }
 
 void SecurityManager::restore(const std::string& nameOrUuid) {
+  requireAuditBeforeChanges();
   GuestRecord record = requireGuest(nameOrUuid);
   if (record.state == GuestState::Running && record.pid && record.pidStartTime &&
       processIsAlive(static_cast<pid_t>(*record.pid), *record.pidStartTime))
@@ -596,6 +607,10 @@ bool SecurityManager::someoneWorksOn(const std::string& uuid) {
 // the next one under the same uuid), and acting on a stale list would undo
 // somebody else's live work.
 std::vector<std::string> SecurityManager::recover() {
+  // A required audit log that cannot take records stops recover before it
+  // restores anything: an undo nobody can see in the log is what
+  // [audit] required = true forbids.
+  requireAuditBeforeChanges();
   std::vector<std::string> report;
   auto stillPending = [&](const Intent& intent) {
     for (const Intent& pending : store_.pendingIntentsOf(intent.guestUuid))

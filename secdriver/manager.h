@@ -76,6 +76,11 @@ class SecurityManager {
   void setAudit(AuditLog* audit) { audit_ = audit; }
   AuditLog* auditLog() { return audit_; }
 
+  // prepare, restore and recover check the audit log first
+  // (AuditLog::ensureUsable): with [audit] required = true and a log that
+  // cannot take records they throw AuditUnavailable before changing
+  // anything; a record that fails later fails the command too.
+
   // Labels and stores the guest; `domain` then carries every driver's
   // generated label (format it with XmlForm::Live). Returns the record.
   GuestRecord prepare(Domain& domain);
@@ -89,6 +94,8 @@ class SecurityManager {
   // "failed", and Error(Failed) names what was not restored; a later
   // restore or recover finishes it. A file that no longer exists at all
   // (stale file handle) has nothing left to restore.
+  // A restore record that cannot be written (required audit) rolls the
+  // store back: the guest stays listed with everything it holds.
   void restore(const std::string& nameOrUuid);
 
   // Marks a prepared guest as running in process `pid`. `supervised`: this
@@ -113,6 +120,8 @@ class SecurityManager {
  private:
   SecurityDriver* driverFor(const std::string& model) const;
   void audit(const AuditRecord& record);
+  // AuditLog::ensureUsable, when there is a log: before the first change.
+  void requireAuditBeforeChanges();
   struct PlannedResource;
   std::vector<PlannedResource> planResources(Domain& domain, const Owner& owner);
   void labelResources(Domain& domain, const Owner& owner, std::vector<PlannedResource>& planned);

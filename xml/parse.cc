@@ -1,9 +1,5 @@
 // parseDomainXml / parseDomainFile / resolveSeclabelModels.
-#include <fcntl.h>
-#include <unistd.h>
 #include <uuid/uuid.h>
-
-#include <cerrno>
 
 #include <algorithm>
 #include <array>
@@ -11,7 +7,7 @@
 #include <unordered_set>
 
 #include "core/error.h"
-#include "core/unique_fd.h"
+#include "core/file_read.h"
 #include "xml/document.h"
 #include "xml/input_check.h"
 #include "xml/interface_parse.h"
@@ -357,19 +353,9 @@ Domain parseDomainXml(std::string_view text, XmlForm form) {
 }
 
 Domain parseDomainFile(const std::string& path, XmlForm form) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) throw Error::fromErrno("cannot open " + path, errno, ExitCode::InvalidInput);
-  // Stop one chunk past the limit: enough to know the file is too large
-  // without reading all of, say, /dev/zero.
-  std::string text;
-  char chunk[65536];
-  while (text.size() <= kMaxDomainXmlSize) {
-    ssize_t n = ::read(fd.get(), chunk, sizeof chunk);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw Error::fromErrno("cannot read " + path, errno, ExitCode::InvalidInput);
-    if (n == 0) break;
-    text.append(chunk, static_cast<std::size_t>(n));
-  }
+  // Regular files only, read up to the limit and one byte more: a FIFO or
+  // /dev/zero named as the domain is refused, not read forever.
+  std::string text = readRegularFile(path, {"domain XML", kMaxDomainXmlSize, FileTrust::Any});
   try {
     return parseDomainXml(text, form);
   } catch (const Error& e) {

@@ -3,11 +3,15 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include <unistd.h>
+
 #include <filesystem>
+#include <fstream>
 
 #include "alloc/sqlite_schema.h"
 #include "alloc/store.h"
 #include "core/error.h"
+#include "core/trusted_path.h"
 #include "tests/alloc/store_audit.h"
 #include "tests/alloc/temp_state_dir.h"
 
@@ -169,6 +173,160 @@ TEST(StoreOpen, RefusesADatabaseThatIsASymlink) {
   ASSERT_EQ(::mkdir(dir.stateDir().c_str(), 0700), 0);
   std::filesystem::create_symlink("/etc/passwd", dir.databasePath());
   EXPECT_THROW(openSqliteStore(dir.stateDir()), Error);
+}
+
+// ---- the state directory is opened once, by fd, every ancestor checked ----
+
+// The error openSqliteStore(path) throws, or a test failure.
+Error openError(const std::string& stateDir) {
+  try {
+    openSqliteStore(stateDir);
+  } catch (const Error& e) {
+    return e;
+  }
+  ADD_FAILURE() << "opened a store in " << stateDir;
+  return Error(ExitCode::Ok, "");
+}
+
+// The documented exit code: a symlinked state directory is denied (4), not
+// a failure (1).
+TEST(StoreOpen, RefusesAStateDirectoryThatIsASymlinkWithExit4) {
+  TempStateDir dir;
+  TempStateDir forged;
+  openSqliteStore(forged.stateDir());
+  std::filesystem::create_symlink(forged.stateDir(), dir.stateDir());
+  Error e = openError(dir.stateDir());
+  EXPECT_EQ(e.code(), ExitCode::PermissionDenied) << e.what();
+  EXPECT_NE(std::string(e.what()).find("is a symbolic link"), std::string::npos) << e.what();
+}
+
+// The attack of the hardening issue: the owner of a parent directory points
+// it at a store of their own, and root's recover "restores" a file to
+// 1000:1000 mode 6777 from it.
+TEST(StoreOpen, RefusesAStateDirectoryBehindASymlinkedAncestor) {
+  TempStateDir dir;
+  TempStateDir forged;
+  openSqliteStore(forged.stateDir());
+  const std::string parent = dir.stateDir() + "-parent";
+  std::filesystem::create_symlink(std::filesystem::path(forged.stateDir()).parent_path(), parent);
+  Error e = openError(parent + "/state");
+  EXPECT_EQ(e.code(), ExitCode::PermissionDenied) << e.what();
+  EXPECT_NE(std::string(e.what()).find(parent + " is a symbolic link"), std::string::npos)
+      << e.what();
+}
+
+TEST(StoreOpen, RefusesAStateDirectoryUnderAnAncestorAnotherUserOwns) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root: chown to another user";
+  TempStateDir dir;
+  const std::string parent = dir.stateDir() + "-parent";
+  ASSERT_EQ(::mkdir(parent.c_str(), 0755), 0);
+  ASSERT_EQ(::chown(parent.c_str(), 65534, 65534), 0);
+  Error e = openError(parent + "/state");
+  EXPECT_EQ(e.code(), ExitCode::PermissionDenied) << e.what();
+  EXPECT_FALSE(std::filesystem::exists(parent + "/state")) << "created under an untrusted parent";
+}
+
+TEST(StoreOpen, RefusesAStateDirectoryUnderAGroupWritableAncestor) {
+  TempStateDir dir;
+  const std::string parent = dir.stateDir() + "-parent";
+  ASSERT_EQ(::mkdir(parent.c_str(), 0755), 0);
+  ASSERT_EQ(::chmod(parent.c_str(), 0775), 0);
+  EXPECT_EQ(openError(parent + "/state").code(), ExitCode::PermissionDenied);
+}
+
+// A parent swapped for a symlink to a forged store between the check of one
+// component and the opening of the next: the store opened is the genuine one,
+// reached through the verified directory fd, and so is everything SQLite
+// opens by name afterwards (its WAL).
+TEST(StoreOpen, OpensTheVerifiedDirectoryWhenAParentIsSwappedMidWalk) {
+  namespace fs = std::filesystem;
+  AllocationSpace space = AllocationSpace::custom(IdentityKind::Dac, "t", {{100, 200}});
+  TempStateDir dir;
+  const std::string top = fs::path(dir.stateDir()).parent_path().string() + "/top";
+  fs::create_directories(top + "/parent");
+  openSqliteStore(top + "/parent/state")->allocate(space, {"genuine", "g", "h"});
+  TempStateDir forged;
+  const std::string forgedTop = fs::path(forged.stateDir()).parent_path().string() + "/top";
+  fs::create_directories(forgedTop + "/parent");
+  openSqliteStore(forgedTop + "/parent/state")->allocate(space, {"forged", "f", "h"});
+
+  bool swapped = false;
+  setTrustedWalkHookForTesting([&](const std::string& verified) {
+    if (verified != top + "/parent" || swapped) return;
+    fs::rename(top, top + ".moved");
+    fs::create_symlink(forgedTop, top);
+    swapped = true;
+  });
+  auto store = openSqliteStore(top + "/parent/state");
+  setTrustedWalkHookForTesting({});
+  ASSERT_TRUE(swapped);
+  EXPECT_EQ(store->holderOf(IdentityKind::Dac, 100), (Owner{"genuine", "g", "h"}));
+  store->allocate(space, {"second", "s", "h"});  // written through the WAL
+  store.reset();
+  EXPECT_EQ(openSqliteStore(top + ".moved/parent/state")->holderOf(IdentityKind::Dac, 101),
+            (Owner{"second", "s", "h"}));
+  EXPECT_FALSE(openSqliteStore(forgedTop + "/parent/state")->holderOf(IdentityKind::Dac, 101));
+}
+
+TEST(StoreOpen, RefusesAPlantedWalSymlinkAndLeavesItsTargetAlone) {
+  TempStateDir dir;
+  openSqliteStore(dir.stateDir());
+  const std::string target = dir.stateDir() + "-target";
+  { std::ofstream(target) << "precious"; }
+  std::filesystem::remove(dir.databasePath() + "-wal");
+  std::filesystem::create_symlink(target, dir.databasePath() + "-wal");
+  Error e = openError(dir.stateDir());
+  EXPECT_EQ(e.code(), ExitCode::PermissionDenied) << e.what();
+  EXPECT_NE(std::string(e.what()).find("state.db-wal"), std::string::npos) << e.what();
+  EXPECT_EQ(std::filesystem::file_size(target), 8u);
+  std::filesystem::remove(target);
+}
+
+TEST(StoreOpen, RefusesAPlantedShmSymlink) {
+  TempStateDir dir;
+  openSqliteStore(dir.stateDir());
+  std::filesystem::remove(dir.databasePath() + "-shm");
+  std::filesystem::create_symlink("/dev/null", dir.databasePath() + "-shm");
+  EXPECT_EQ(openError(dir.stateDir()).code(), ExitCode::PermissionDenied);
+}
+
+// A second name for state.db (or a state.db that is a second name for some
+// other file) would let the store write through it.
+TEST(StoreOpen, RefusesADatabaseWithASecondHardLink) {
+  TempStateDir dir;
+  openSqliteStore(dir.stateDir());
+  const std::string second = dir.stateDir() + "-second-name";
+  ASSERT_EQ(::link(dir.databasePath().c_str(), second.c_str()), 0);
+  Error e = openError(dir.stateDir());
+  EXPECT_EQ(e.code(), ExitCode::PermissionDenied) << e.what();
+  EXPECT_NE(std::string(e.what()).find("hard links"), std::string::npos) << e.what();
+  std::filesystem::remove(second);
+}
+
+// An empty state.db is a store that lost everything, not a new one: opening
+// it as new would forget every guest's identities and original labels.
+TEST(StoreOpen, AZeroByteDatabaseIsDamageNotAnEmptyStore) {
+  TempStateDir dir;
+  ASSERT_EQ(::mkdir(dir.stateDir().c_str(), 0700), 0);
+  { std::ofstream create(dir.databasePath()); }
+  ::chmod(dir.databasePath().c_str(), 0600);
+  Error e = openError(dir.stateDir());
+  EXPECT_EQ(e.code(), ExitCode::Failed) << e.what();
+  EXPECT_NE(std::string(e.what()).find("is empty (0 bytes)"), std::string::npos) << e.what();
+  EXPECT_EQ(std::filesystem::file_size(dir.databasePath()), 0u) << "left as found";
+}
+
+// A new store appears complete: built under a temporary name, renamed into
+// place, nothing else left behind.
+TEST(StoreOpen, ANewStoreIsCompleteWhenItAppears) {
+  TempStateDir dir;
+  openSqliteStore(dir.stateDir());
+  EXPECT_GT(std::filesystem::file_size(dir.databasePath()), 0u);
+  EXPECT_EQ(testing::queryInteger(dir.databasePath(), "PRAGMA user_version"), 1);
+  for (const auto& entry : std::filesystem::directory_iterator(dir.stateDir()))
+    EXPECT_EQ(entry.path().filename().string().rfind("state.db", 0), 0u) << entry.path();
+  for (const auto& entry : std::filesystem::directory_iterator(dir.stateDir()))
+    EXPECT_EQ(entry.path().filename().string().find(".new."), std::string::npos) << entry.path();
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 
 #include "core/error.h"
 #include "audit/audit.h"
+#include "tests/core/hostile_files.h"
 
 namespace seclabel {
 namespace {
@@ -155,6 +156,97 @@ TEST_F(AuditFileSink, DefaultWarningGoesToStderrWithThePrefix) {
   std::string err = ::testing::internal::GetCapturedStderr();
   EXPECT_EQ(err.rfind("seclabel: warning: audit file " + file.string(), 0), 0u) << err;
   EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+}
+
+// ---- a hostile audit file or directory ----------------------------------------
+
+// The error ensureUsable throws for a required file sink at `file`.
+Error requiredFileError(const AuditConfig& config, std::vector<std::string>& warnings) {
+  auto log = makeAuditLog(config, [&](const std::string& m) { warnings.push_back(m); });
+  try {
+    log->ensureUsable();
+  } catch (const Error& e) {
+    return e;
+  }
+  ADD_FAILURE() << "the audit file " << config.path << " was accepted";
+  return Error(ExitCode::Ok, "");
+}
+
+// Root appending records to whatever a planted symlink names (/etc/shadow,
+// a cron file) is the attack: the link is refused, its target untouched.
+TEST_F(AuditFileSink, RefusesAPlantedSymlinkAndNeverWritesItsTarget) {
+  fs::path target = dir_ / "precious";
+  { std::ofstream(target) << "root-only\n"; }
+  fs::path file = dir_ / "audit.jsonl";
+  fs::create_symlink(target, file);
+  Error e = requiredFileError(fileConfig(file, /*required=*/true), warnings_);
+  EXPECT_EQ(e.code(), ExitCode::PermissionDenied) << e.what();
+  EXPECT_NE(std::string(e.what()).find("symbolic link"), std::string::npos) << e.what();
+  // Not required: a warning, and still nothing written through the link.
+  auto log = makeAuditLog(fileConfig(file), collect_);
+  log->write(audit::control(kGuest, AuditControlOp::Start, "booted", 1, AuditOutcome::Success));
+  EXPECT_EQ(warnings_.size(), 1u);
+  EXPECT_EQ(fs::file_size(target), 10u);
+}
+
+TEST_F(AuditFileSink, RefusesAHardLinkToAnotherFile) {
+  fs::path other = dir_ / "other";
+  { std::ofstream(other) << "another file\n"; }
+  fs::path file = dir_ / "audit.jsonl";
+  ASSERT_EQ(::link(other.c_str(), file.c_str()), 0);
+  Error e = requiredFileError(fileConfig(file, true), warnings_);
+  EXPECT_EQ(e.code(), ExitCode::PermissionDenied) << e.what();
+  EXPECT_NE(std::string(e.what()).find("hard links"), std::string::npos) << e.what();
+  EXPECT_EQ(fs::file_size(other), 13u);
+}
+
+TEST_F(AuditFileSink, RefusesAFifoWithoutBlocking) {
+  fs::path file = dir_ / "audit.jsonl";
+  ASSERT_EQ(::mkfifo(file.c_str(), 0600), 0);
+  auto outcome = testing::runGuarded([&] {
+    makeAuditLog(fileConfig(file, true))->ensureUsable();
+  });
+  ASSERT_TRUE(outcome.finished) << "blocked on a FIFO (signal " << outcome.signal << ")";
+  EXPECT_EQ(outcome.exitCode, 4) << outcome.message;
+}
+
+TEST_F(AuditFileSink, RefusesAFileInADirectoryOthersCanWrite) {
+  fs::path open = dir_ / "open";
+  fs::create_directory(open);
+  ASSERT_EQ(::chmod(open.c_str(), 0777), 0);
+  Error e = requiredFileError(fileConfig(open / "audit.jsonl", true), warnings_);
+  EXPECT_EQ(e.code(), ExitCode::PermissionDenied) << e.what();
+  EXPECT_FALSE(fs::exists(open / "audit.jsonl"));
+}
+
+TEST_F(AuditFileSink, RefusesAFileInADirectoryAnotherUserOwns) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root: chown to another user";
+  fs::path theirs = dir_ / "theirs";
+  fs::create_directory(theirs);
+  ASSERT_EQ(::chown(theirs.c_str(), testing::kOtherUser, testing::kOtherUser), 0);
+  Error e = requiredFileError(fileConfig(theirs / "audit.jsonl", true), warnings_);
+  EXPECT_EQ(e.code(), ExitCode::PermissionDenied) << e.what();
+  EXPECT_FALSE(fs::exists(theirs / "audit.jsonl"));
+}
+
+TEST_F(AuditFileSink, RefusesAFileAnotherUserOwns) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root: chown to another user";
+  fs::path file = dir_ / "audit.jsonl";
+  { std::ofstream create(file); }
+  ASSERT_EQ(::chown(file.c_str(), testing::kOtherUser, testing::kOtherUser), 0);
+  EXPECT_EQ(requiredFileError(fileConfig(file, true), warnings_).code(),
+            ExitCode::PermissionDenied);
+}
+
+// A log directory reached through a symlink root made (/var/log -> /srv/log)
+// is fine: only root can re-point it.
+TEST_F(AuditFileSink, FollowsADirectorySymlinkRootOwns) {
+  fs::path real = dir_ / "real";
+  fs::create_directory(real);
+  fs::create_symlink(real, dir_ / "log");
+  auto log = makeAuditLog(fileConfig(dir_ / "log" / "audit.jsonl", true), collect_);
+  log->write(audit::control(kGuest, AuditControlOp::Start, "booted", 1, AuditOutcome::Success));
+  EXPECT_EQ(readLines(real / "audit.jsonl").size(), 1u);
 }
 
 TEST_F(AuditFileSink, NoneSinkNeverWarnsNorFails) {

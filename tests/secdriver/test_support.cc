@@ -270,7 +270,8 @@ std::string drain(int fd) {
 
 }  // namespace
 
-CommandResult runCommand(const std::vector<std::string>& argv) {
+CommandResult runCommand(const std::vector<std::string>& argv,
+                         const std::function<void()>& inChild) {
   // Output goes to unlinked temporary files: no pipe to deadlock on.
   FILE* out = std::tmpfile();
   FILE* err = std::tmpfile();
@@ -283,6 +284,13 @@ CommandResult runCommand(const std::vector<std::string>& argv) {
   if (pid == 0) {
     ::dup2(::fileno(out), 1);
     ::dup2(::fileno(err), 2);
+    if (inChild) {
+      try {
+        inChild();
+      } catch (...) {
+        ::_exit(126);
+      }
+    }
     ::execv(args[0], args.data());
     ::_exit(127);
   }

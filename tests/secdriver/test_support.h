@@ -205,8 +205,11 @@ struct CommandResult {
   std::string out;
   std::string err;
 };
-// Runs argv[0] (a path) with argv, capturing stdout and stderr.
-CommandResult runCommand(const std::vector<std::string>& argv);
+// Runs argv[0] (a path) with argv, capturing stdout and stderr. `inChild`,
+// when given, runs in the child just before execv (e.g. to enter a mount
+// namespace of its own); if it throws, the child exits 126.
+CommandResult runCommand(const std::vector<std::string>& argv,
+                         const std::function<void()>& inChild = {});
 // Runs the seclabel CLI with --config CONFIG --state-dir STATE_DIR before `args`.
 CommandResult runSeclabel(const std::string& config, const std::string& stateDir,
                           const std::vector<std::string>& args);

@@ -2,6 +2,7 @@
 // stderr ("seclabel: ..."), the documented exit code, and changes nothing on
 // disk (the state directory is not even created).
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <string>
@@ -9,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/core/hostile_files.h"
 #include "tests/tools/e2e_support.h"
 
 namespace seclabel::e2e {
@@ -47,6 +49,21 @@ class CliInput : public ::testing::TestWithParam<BadInvocation> {
     std::ofstream(dir_ / "multicast-mac.xml")
         << "<domain type='kvm'><name>x</name><devices><interface type='bridge'><source bridge='br0'/>"
            "<mac address='01:00:5e:00:00:01'/></interface></devices></domain>";
+    std::ofstream(dir_ / "one.exp") << "allow a_u:a_r:a_t:s0 a_u:a_r:a_t:s0 file read\n";
+    std::ofstream(dir_ / "policy") << "not a policy";
+    // Hostile files: FIFOs (a reader would block forever), files beyond
+    // the limits (sparse: no disk used), configs others can change.
+    for (const char* fifo : {"fifo.xml", "fifo.toml", "fifo.exp", "fifo.pol"})
+      ::mkfifo((dir_ / fifo).c_str(), 0644);
+    seclabel::testing::sparseFile(dir_ / "huge.xml", off_t(1) << 30);
+    seclabel::testing::sparseFile(dir_ / "huge.toml", off_t(1) << 30);
+    writeConfig(dir_ / "writable.toml", {});
+    ::chmod((dir_ / "writable.toml").c_str(), 0666);
+    writeConfig(dir_ / "theirs.toml", {});
+    ::chown((dir_ / "theirs.toml").c_str(), 65534, 65534);
+    ::mkdir((dir_ / "open").c_str(), 0777);
+    ::chmod((dir_ / "open").c_str(), 0777);
+    writeConfig(dir_ / "open/seclabel.toml", {});
   }
   // Arguments name files by placeholder: {dir} is the test's directory.
   std::vector<std::string> expand(const std::vector<std::string>& args) const {
@@ -93,8 +110,28 @@ INSTANTIATE_TEST_SUITE_P(
                       "--config"},
         BadInvocation{"ValidateWithoutFile", {"validate"}, 2, "domain is required"},
         BadInvocation{"ValidateMissingFile", {"validate", "{dir}/absent.xml"}, 2, "No such file"},
-        BadInvocation{"ValidateDirectory", {"validate", "{dir}"}, 2, "Is a directory"},
-        BadInvocation{"ValidateEndlessFile", {"validate", "/dev/zero"}, 2, "16 MiB"},
+        BadInvocation{"ValidateDirectory", {"validate", "{dir}"}, 2, "is not a regular file"},
+        BadInvocation{"ValidateEndlessFile", {"validate", "/dev/zero"}, 2, "is not a regular file"},
+        BadInvocation{"ValidateFifo", {"validate", "{dir}/fifo.xml"}, 2, "is not a regular file"},
+        BadInvocation{"PrepareFifo", {"prepare", "{dir}/fifo.xml"}, 2, "is not a regular file"},
+        BadInvocation{"ValidateLargerThanTheLimit", {"validate", "{dir}/huge.xml"}, 2,
+                      "is larger than 16777216 bytes"},
+        BadInvocation{"ConfigFifo", {"--config", "{dir}/fifo.toml", "list"}, 2, "is not a regular file"},
+        BadInvocation{"ConfigDevZero", {"--config", "/dev/zero", "list"}, 2, "is not a regular file"},
+        BadInvocation{"ConfigLargerThan1MiB", {"--config", "{dir}/huge.toml", "list"}, 2,
+                      "is larger than 1048576 bytes"},
+        BadInvocation{"ConfigOthersCanWrite", {"--config", "{dir}/writable.toml", "list"}, 4,
+                      "writable by group or others"},
+        BadInvocation{"ConfigOwnedByAnotherUser", {"--config", "{dir}/theirs.toml", "list"}, 4,
+                      "is owned by uid 65534"},
+        BadInvocation{"ConfigInADirectoryOthersCanWrite", {"--config", "{dir}/open/seclabel.toml", "list"}, 4,
+                      "writable by group or others"},
+        BadInvocation{"PolicyCheckFifoExpectations", {"policy", "check", "{dir}/policy", "{dir}/fifo.exp"}, 2,
+                      "is not a regular file"},
+        BadInvocation{"PolicyCheckEndlessExpectations", {"policy", "check", "{dir}/policy", "/dev/zero"}, 2,
+                      "is not a regular file"},
+        BadInvocation{"PolicyCheckFifoPolicy", {"policy", "check", "{dir}/fifo.pol", "{dir}/one.exp"}, 2,
+                      "is not a regular file"},
         BadInvocation{"ValidateMalformedXml", {"validate", "{dir}/bad.xml"}, 2, "bad.xml"},
         BadInvocation{"ValidateNotADomain", {"validate", "{dir}/notdomain.xml"}, 2, "notdomain.xml"},
         BadInvocation{"ValidateInterfaceTypePrepareRefuses", {"validate", "{dir}/network-interface.xml"}, 2,
@@ -151,6 +188,50 @@ TEST(CliInputState, AStateDirThatIsAFileIsRefusedAndLeftAlone) {
   std::ifstream in(dir / "state");
   std::string content((std::istreambuf_iterator<char>(in)), {});
   EXPECT_EQ(content, "not a directory\n");
+}
+
+// The state directory is walked from / by fd (docs/store.md): a symlink is
+// refused with the documented code, 4, not followed (it was exit 1).
+TEST(CliInputState, AStateDirThatIsASymlinkIsDeniedWithExit4) {
+  TempDir dir;
+  writeConfig(dir / "seclabel.toml", {});
+  ::mkdir((dir / "real").c_str(), 0700);
+  ::symlink((dir / "real").c_str(), (dir / "state").c_str());
+  Finished done = runSeclabel(dir / "seclabel.toml", dir / "state", {"list"});
+  EXPECT_EQ(done.code(), 4) << done.err;
+  EXPECT_EQ(lineCount(done.err), 1) << done.err;
+  EXPECT_NE(done.err.find("is a symbolic link"), std::string::npos) << done.err;
+  EXPECT_FALSE(exists(dir / "real/state.db"));
+}
+
+// The attack of the hardening issue: the owner of a parent of the state
+// directory points it at a store of their own; root's recover must not load
+// it.
+TEST(CliInputState, AStateDirUnderAnotherUsersDirectoryIsDenied) {
+  TempDir dir;
+  writeConfig(dir / "seclabel.toml", {});
+  ::mkdir((dir / "theirs").c_str(), 0755);
+  ::chown((dir / "theirs").c_str(), 65534, 65534);
+  Finished done = runSeclabel(dir / "seclabel.toml", dir / "theirs/state", {"recover"});
+  EXPECT_EQ(done.code(), 4) << done.err;
+  EXPECT_EQ(lineCount(done.err), 1) << done.err;
+  EXPECT_NE(done.err.find("is owned by uid 65534"), std::string::npos) << done.err;
+  EXPECT_FALSE(exists(dir / "theirs/state"));
+}
+
+TEST(CliInputState, AnEmptyStateDatabaseIsDamageNotANewStore) {
+  TempDir dir;
+  writeConfig(dir / "seclabel.toml", {});
+  ::mkdir((dir / "state").c_str(), 0700);
+  { std::ofstream create(dir / "state/state.db"); }
+  ::chmod((dir / "state/state.db").c_str(), 0600);
+  Finished done = runSeclabel(dir / "seclabel.toml", dir / "state", {"recover"});
+  EXPECT_EQ(done.code(), 1) << done.err;
+  EXPECT_EQ(lineCount(done.err), 1) << done.err;
+  EXPECT_NE(done.err.find("is empty (0 bytes)"), std::string::npos) << done.err;
+  struct stat st;
+  ASSERT_EQ(::stat((dir / "state/state.db").c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, 0) << "left as found, for whoever restores it";
 }
 
 TEST(CliInputState, ValidateOfAGoodDomainPrintsOneLinePerDriverAndNeedsNoStore) {

@@ -2,6 +2,7 @@
 // domain-level <seclabel> rules of DESIGN.md §2, each with its message.
 #include <fstream>
 
+#include "tests/core/hostile_files.h"
 #include "xml/input_check.h"
 #include "xml_test_util.h"
 
@@ -137,6 +138,36 @@ TEST(ParseDomainFile, ReportsMissingFile) {
     EXPECT_THAT(e.what(), ::testing::HasSubstr("cannot open /nonexistent/domain.xml"));
     EXPECT_EQ(e.errnum(), ENOENT);
   }
+}
+
+// A domain XML that is a FIFO blocked prepare and validate forever; a device
+// such as /dev/zero never ends. Regular files only, looked at before opened.
+TEST(ParseDomainFile, RefusesAFifoWithoutBlocking) {
+  ::seclabel::testing::ScratchTree tree;
+  std::string path = tree.path("domain.xml");
+  ASSERT_EQ(::mkfifo(path.c_str(), 0644), 0);
+  auto outcome = ::seclabel::testing::runGuarded([&] { parseDomainFile(path); });
+  ASSERT_TRUE(outcome.finished) << "blocked on a FIFO (signal " << outcome.signal << ")";
+  EXPECT_EQ(outcome.exitCode, 2) << outcome.message;
+  EXPECT_THAT(outcome.message, ::testing::HasSubstr(path + " is not a regular file"));
+}
+
+TEST(ParseDomainFile, RefusesADeviceWithoutReadingIt) {
+  auto outcome = ::seclabel::testing::runGuarded([] { parseDomainFile("/dev/zero"); });
+  ASSERT_TRUE(outcome.finished) << "signal " << outcome.signal;
+  EXPECT_EQ(outcome.exitCode, 2) << outcome.message;
+  EXPECT_THAT(outcome.message, ::testing::HasSubstr("is not a regular file"));
+}
+
+// At most the limit and one byte are read: a 2 GiB (sparse) file under a
+// 512 MiB address-space limit is refused, not read.
+TEST(ParseDomainFile, RefusesAFileLargerThanTheLimitWhileReading) {
+  ::seclabel::testing::ScratchTree tree;
+  std::string path = ::seclabel::testing::sparseFile(tree.path("huge.xml"), off_t(2) << 30);
+  auto outcome = ::seclabel::testing::runGuarded([&] { parseDomainFile(path); });
+  ASSERT_TRUE(outcome.finished) << "signal " << outcome.signal;
+  EXPECT_EQ(outcome.exitCode, 2) << outcome.message;
+  EXPECT_THAT(outcome.message, ::testing::HasSubstr("is larger than 16777216 bytes"));
 }
 
 // ---- <domain> basics -----------------------------------------------------------
