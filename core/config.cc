@@ -16,8 +16,9 @@ namespace {
 
 [[noreturn]] void badValue(std::string_view key, std::string_view value,
                            std::string_view why) {
-  throw Error::invalidInput(std::string(key) + ": invalid value '" +
-                            std::string(value) + "': " + std::string(why));
+  // printableValue: the error stays one line whatever the file holds.
+  throw Error::invalidInput(std::string(key) + ": invalid value '" + printableValue(value) +
+                            "': " + std::string(why));
 }
 
 std::optional<uint32_t> parseU32(std::string_view text) {
@@ -143,12 +144,83 @@ void applyProcess(const toml::table& table, ProcessConfig& process) {
   }
 }
 
+// An absolute path without control characters, "." or ".." components or
+// empty ones: the device_acl entries are looked up as written, so one entry
+// names one node.
+void checkDevicePath(const std::string& value, const std::string& key) {
+  if (value.empty() || value.front() != '/')
+    badValue(key, value, "expected an absolute path such as /dev/null");
+  if (value.size() > 4095) badValue(key, value.substr(0, 64) + "...", "longer than 4095 bytes");
+  for (unsigned char c : value)
+    if (c < 0x20 || c == 0x7f) badValue(key, value, "contains a control character");
+  size_t start = 1;
+  while (start <= value.size()) {
+    size_t end = value.find('/', start);
+    if (end == std::string::npos) end = value.size();
+    std::string_view part(value.data() + start, end - start);
+    if (part.empty() || part == "." || part == "..")
+      badValue(key, value, "empty, \".\" or \"..\" path component");
+    start = end + 1;
+  }
+}
+
+void applyCgroup(const toml::table& table, CgroupConfig& cgroup) {
+  for (auto&& [k, node] : table) {
+    std::string key = "cgroup." + std::string(k.str());
+    if (k == "devices") {
+      std::string value = requireString(node, key);
+      if (value == "auto") cgroup.devices = CgroupDevices::Auto;
+      else if (value == "required") cgroup.devices = CgroupDevices::Required;
+      else if (value == "off") cgroup.devices = CgroupDevices::Off;
+      else badValue(key, value, "expected \"auto\", \"required\" or \"off\"");
+    } else if (k == "parent") {
+      std::string value = requireString(node, key);
+      checkCgroupParent(value, key);
+      cgroup.parent = value;
+    } else if (k == "device_acl") {
+      std::vector<std::string> paths = requireStringArray(node, key);
+      if (paths.size() > 1024) badValue(key, "[...]", "more than 1024 entries");
+      for (const std::string& path : paths) checkDevicePath(path, key);
+      cgroup.deviceAcl = std::move(paths);
+    } else {
+      throw Error::invalidInput(key + ": unknown key");
+    }
+  }
+}
+
 const toml::table& requireTable(const toml::node& node, const std::string& key) {
   if (auto t = node.as_table()) return *t;
   badValue(key, nodeText(node), "expected a table [" + key + "]");
 }
 
 }  // namespace
+
+std::vector<std::string> defaultCgroupDeviceAcl() {
+  return {"/dev/null",    "/dev/full", "/dev/zero", "/dev/random", "/dev/urandom",
+          "/dev/ptmx",    "/dev/kvm",  "/dev/userfaultfd"};
+}
+
+void checkCgroupParent(std::string_view value, std::string_view key) {
+  if (value.empty()) badValue(key, value, "empty");
+  if (value.size() > 1024) badValue(key, value.substr(0, 64), "longer than 1024 bytes");
+  if (value.front() == '/')
+    badValue(key, value, "must be relative to the controller's mount (no leading /)");
+  size_t start = 0;
+  while (start <= value.size()) {
+    size_t end = value.find('/', start);
+    if (end == std::string_view::npos) end = value.size();
+    std::string_view part = value.substr(start, end - start);
+    if (part.empty() || part == "." || part == "..")
+      badValue(key, value, "empty, \".\" or \"..\" path component");
+    if (part.size() > 255) badValue(key, value, "a component is longer than 255 bytes");
+    for (unsigned char c : part) {
+      bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                c == '.' || c == '_' || c == '@' || c == ':' || c == '+' || c == '-';
+      if (!ok) badValue(key, value, "components may hold only letters, digits and ._@:+-");
+    }
+    start = end + 1;
+  }
+}
 
 IdRange IdRange::parse(std::string_view text, std::string_view key) {
   auto dash = text.find('-');
@@ -237,6 +309,8 @@ Config Config::parse(std::string_view text, const std::string& source,
         applyAudit(requireTable(node, key), config.audit);
       } else if (key == "process") {
         applyProcess(requireTable(node, key), config.process);
+      } else if (key == "cgroup") {
+        applyCgroup(requireTable(node, key), config.cgroup);
       } else {
         throw Error::invalidInput(key + ": unknown key");
       }
