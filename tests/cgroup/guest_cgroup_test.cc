@@ -29,6 +29,12 @@
 #include "tests/cgroup/test_support.h"
 
 namespace seclabel {
+
+// Test names and failure messages say V1/V2, not "4-byte object".
+void PrintTo(CgroupVersion version, std::ostream* out) {
+  *out << (version == CgroupVersion::V1 ? "cgroup v1" : "cgroup v2");
+}
+
 namespace {
 
 namespace fs = std::filesystem;
