@@ -80,28 +80,49 @@ bool runsBpfDevicePrograms(const std::string& mountPoint) {
 
 }  // namespace
 
-std::optional<DeviceController> findDeviceController(std::string_view mountinfo) {
-  std::optional<DeviceController> unified;
+std::optional<DeviceController> findDeviceController(std::string_view mountinfo,
+                                                     CgroupVersion version) {
   for (std::string_view line : split(mountinfo, '\n')) {
     std::optional<CgroupMount> mount = parseLine(line);
     if (!mount) continue;
-    if (mount->fsType == "cgroup" && namesDevicesController(mount->superOptions))
+    if (version == CgroupVersion::V1 && mount->fsType == "cgroup" &&
+        namesDevicesController(mount->superOptions))
       return DeviceController{CgroupVersion::V1, mount->mountPoint};
-    if (mount->fsType == "cgroup2" && !unified)
-      unified = DeviceController{CgroupVersion::V2, mount->mountPoint};
+    if (version == CgroupVersion::V2 && mount->fsType == "cgroup2")
+      return DeviceController{CgroupVersion::V2, mount->mountPoint};
   }
-  return unified;
+  return std::nullopt;
 }
 
-std::optional<DeviceController> detectDeviceController() {
+std::optional<DeviceController> findDeviceController(std::string_view mountinfo) {
+  if (auto v1 = findDeviceController(mountinfo, CgroupVersion::V1)) return v1;
+  return findDeviceController(mountinfo, CgroupVersion::V2);
+}
+
+namespace {
+
+std::string readMountinfo() {
   std::ifstream in("/proc/self/mountinfo");
   if (!in) throw Error::fromErrno("cannot read /proc/self/mountinfo", errno);
   std::ostringstream text;
   text << in.rdbuf();
-  std::optional<DeviceController> found = findDeviceController(text.str());
+  return text.str();
+}
+
+std::optional<DeviceController> usable(std::optional<DeviceController> found) {
   if (found && found->version == CgroupVersion::V2 && !runsBpfDevicePrograms(found->mountPoint))
     return std::nullopt;
   return found;
+}
+
+}  // namespace
+
+std::optional<DeviceController> detectDeviceController() {
+  return usable(findDeviceController(readMountinfo()));
+}
+
+std::optional<DeviceController> detectDeviceController(CgroupVersion version) {
+  return usable(findDeviceController(readMountinfo(), version));
 }
 
 std::optional<DeviceController> selectDeviceController(CgroupDevices mode,

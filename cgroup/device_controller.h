@@ -31,12 +31,19 @@ struct DeviceController {
 // set. Mount points are decoded (\040 is a space). Lines that do not parse
 // are skipped.
 std::optional<DeviceController> findDeviceController(std::string_view mountinfo);
+// The first mount of one kind only: v1 = a hierarchy with the devices
+// controller, v2 = a cgroup2 tree (on a hybrid host both exist).
+std::optional<DeviceController> findDeviceController(std::string_view mountinfo,
+                                                     CgroupVersion version);
 
 // The host's, from /proc/self/mountinfo. For a cgroup2 mount it also asks
 // the kernel whether it runs BPF device programs (BPF_PROG_QUERY on the
 // mount, as libvirt does): a kernel without CONFIG_CGROUP_BPF has none.
 // Throws Error when /proc/self/mountinfo cannot be read.
 std::optional<DeviceController> detectDeviceController();
+// The host's mount of one kind (tests and benchmarks use both kinds on a
+// hybrid host), v2 only where the kernel runs BPF device programs.
+std::optional<DeviceController> detectDeviceController(CgroupVersion version);
 
 // Receives a warning without the "seclabel: warning: " prefix.
 using CgroupWarning = std::function<void(const std::string& message)>;

@@ -21,8 +21,8 @@ namespace {
 TEST(CgroupKernelAudit, AusearchShowsDenyAllEachAllowWithItsRdevAndThePtyMajor) {
   if (auto reason = seclabel::testing::kernelAuditUnavailable())
     GTEST_SKIP() << "kernel audit log not available: " << *reason;
-  auto controller = testing::hostController(CgroupVersion::V1);
-  if (!controller) controller = testing::hostController(CgroupVersion::V2);
+  auto controller = detectDeviceController(CgroupVersion::V1);
+  if (!controller) controller = detectDeviceController(CgroupVersion::V2);
   if (!controller) GTEST_SKIP() << "no cgroup device controller";
   std::string why;
   std::optional<testing::LoopDevice> disk = testing::LoopDevice::attach(why);

@@ -40,6 +40,16 @@ TEST(DeviceController, HybridHostUsesV1EvenWhenTheV2TreeComesFirst) {
   EXPECT_EQ(found->version, CgroupVersion::V1);
 }
 
+TEST(DeviceController, EachKindCanBeAskedForOnAHybridHost) {
+  auto v2 = findDeviceController(kHybrid, CgroupVersion::V2);
+  ASSERT_TRUE(v2);
+  EXPECT_EQ(v2->mountPoint, "/sys/fs/cgroup/unified");
+  auto v1 = findDeviceController(kHybrid, CgroupVersion::V1);
+  ASSERT_TRUE(v1);
+  EXPECT_EQ(v1->mountPoint, "/sys/fs/cgroup/devices");
+  EXPECT_FALSE(findDeviceController(kUnified, CgroupVersion::V1));
+}
+
 TEST(DeviceController, UnifiedHostUsesV2) {
   auto found = findDeviceController(kUnified);
   ASSERT_TRUE(found);

@@ -69,7 +69,7 @@ class GuestCgroupTest : public ::testing::TestWithParam<CgroupVersion> {
  protected:
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root (cgroups, loop devices)";
-    std::optional<DeviceController> controller = testing::hostController(GetParam());
+    std::optional<DeviceController> controller = detectDeviceController(GetParam());
     if (!controller)
       GTEST_SKIP() << (GetParam() == CgroupVersion::V1
                            ? "no cgroup v1 devices hierarchy in /proc/self/mountinfo"
@@ -391,7 +391,7 @@ INSTANTIATE_TEST_SUITE_P(BothKinds, GuestCgroupTest,
 
 TEST(GuestCgroupV1Failure, AllowTheParentForbidsIsAuditedFailedAndUndone) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root";
-  auto controller = testing::hostController(CgroupVersion::V1);
+  auto controller = detectDeviceController(CgroupVersion::V1);
   if (!controller) GTEST_SKIP() << "no cgroup v1 devices hierarchy";
   testing::TestParent parent(*controller);
   // The parent allows /dev/null alone; a child cannot be given more.
@@ -441,7 +441,7 @@ int attachExclusiveAllowAllProgram(int cgroupFd) {
 
 TEST(GuestCgroupV2Failure, DenyAllThatCannotAttachIsAuditedFailedAndUndone) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root";
-  auto controller = testing::hostController(CgroupVersion::V2);
+  auto controller = detectDeviceController(CgroupVersion::V2);
   if (!controller) GTEST_SKIP() << "no cgroup2 mount with BPF device programs";
   testing::TestParent parent(*controller);
   ASSERT_EQ(::mkdir(parent.path().c_str(), 0755), 0);
@@ -470,8 +470,8 @@ TEST(GuestCgroupV2Failure, DenyAllThatCannotAttachIsAuditedFailedAndUndone) {
 
 TEST(GuestCgroupAudit, RequiredAuditThatFailsUndoesTheCgroup) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root";
-  auto controller = testing::hostController(CgroupVersion::V1);
-  if (!controller) controller = testing::hostController(CgroupVersion::V2);
+  auto controller = detectDeviceController(CgroupVersion::V1);
+  if (!controller) controller = detectDeviceController(CgroupVersion::V2);
   if (!controller) GTEST_SKIP() << "no cgroup device controller";
   testing::TestParent parent(*controller);
   // A required file sink that cannot be opened: the first record throws.

@@ -15,7 +15,6 @@
 #include <fstream>
 #include <sstream>
 
-#include "cgroup/bpf.h"
 #include "cgroup/enter_cgroup.h"
 #include "core/unique_fd.h"
 
@@ -76,21 +75,6 @@ pid_t startChild(ChildPlan& plan) {
 }
 
 }  // namespace
-
-std::optional<DeviceController> hostController(CgroupVersion version) {
-  std::ifstream in("/proc/self/mountinfo");
-  std::string wanted = version == CgroupVersion::V1 ? " - cgroup " : " - cgroup2 ";
-  std::string lines;
-  for (std::string line; std::getline(in, line);)
-    if (line.find(wanted) != std::string::npos) lines += line + "\n";
-  std::optional<DeviceController> found = findDeviceController(lines);
-  if (!found || found->version != version) return std::nullopt;
-  if (version == CgroupVersion::V2) {
-    UniqueFd root(::open(found->mountPoint.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!root || !bpf::queryDeviceProgramCount(root.get())) return std::nullopt;
-  }
-  return found;
-}
 
 std::optional<LoopDevice> LoopDevice::attach(std::string& why) {
   char file[] = "/tmp/seclabel-loop-XXXXXX";

@@ -16,12 +16,6 @@
 
 namespace seclabel::testing {
 
-// The host's mount of one kind, from /proc/self/mountinfo: v1 = the devices
-// hierarchy, v2 = the cgroup2 tree (on a hybrid host both exist; the
-// kernel runs v2 device programs there too). nullopt when there is none, or
-// (v2) when the kernel runs no BPF device programs.
-std::optional<DeviceController> hostController(CgroupVersion version);
-
 // A loop device over a fresh 1 MiB temporary file (losetup), detached and
 // its file removed when the object goes away.
 class LoopDevice {
