@@ -18,7 +18,10 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "cgroup/bpf.h"
 #include "cgroup/device_acl.h"
