@@ -195,6 +195,22 @@ GuestCgroupLocation GuestCgroupLocation::at(DeviceController controller, std::st
   return location;
 }
 
+GuestCgroupLocation GuestCgroupLocation::fromPath(DeviceController controller,
+                                                  std::string_view path, std::string_view uuid) {
+  const std::string name = cgroupNameForUuid(uuid);
+  std::string mount = controller.mountPoint;
+  while (mount.size() > 1 && mount.back() == '/') mount.pop_back();
+  const std::string prefix = (mount == "/" ? "" : mount) + "/";
+  const std::string suffix = "/" + name;
+  if (path.size() <= prefix.size() + suffix.size() || path.substr(0, prefix.size()) != prefix ||
+      path.substr(path.size() - suffix.size()) != suffix)
+    throw Error::invalidInput("cgroup path '" + printableValue(path) + "' is not " + prefix +
+                              "PARENT" + suffix);
+  const std::string_view parent =
+      path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
+  return at(std::move(controller), parent, name);
+}
+
 std::string GuestCgroupLocation::path() const {
   std::string mount = controller_.mountPoint;
   while (mount.size() > 1 && mount.back() == '/') mount.pop_back();

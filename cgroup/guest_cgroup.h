@@ -41,6 +41,13 @@ class GuestCgroupLocation {
   static GuestCgroupLocation at(DeviceController controller, std::string_view parent,
                                 std::string_view uuid);
 
+  // Back from a path() the store recorded (recover, restore after a config
+  // change of [cgroup] parent): `path` must be <mount>/<parent>/<uuid> for
+  // this controller's mount and this guest's uuid, the parent as at()
+  // checks it. Throws Error(InvalidInput) naming the path otherwise.
+  static GuestCgroupLocation fromPath(DeviceController controller, std::string_view path,
+                                      std::string_view uuid);
+
   const DeviceController& controller() const { return controller_; }
   const std::string& parent() const { return parent_; }
   const std::string& name() const { return name_; }  // the normalised uuid

@@ -155,6 +155,33 @@ TEST(CgroupName, LocationPathIsMountParentUuid) {
   EXPECT_EQ(location.name(), "6d1c5a9e-2b7f-4c1e-9f0a-1d2e3f4a5b6c");
 }
 
+TEST(CgroupName, LocationComesBackFromTheRecordedPath) {
+  const DeviceController v1{CgroupVersion::V1, "/sys/fs/cgroup/devices"};
+  const std::string uuid = "6d1c5a9e-2b7f-4c1e-9f0a-1d2e3f4a5b6c";
+  auto location = GuestCgroupLocation::fromPath(
+      v1, "/sys/fs/cgroup/devices/machine.slice/seclabel/" + uuid, uuid);
+  EXPECT_EQ(location.parent(), "machine.slice/seclabel");
+  EXPECT_EQ(location.name(), uuid);
+  EXPECT_EQ(location.path(), "/sys/fs/cgroup/devices/machine.slice/seclabel/" + uuid);
+}
+
+TEST(CgroupName, RecordedPathOfAnotherGuestOrPlaceIsRefused) {
+  const DeviceController v1{CgroupVersion::V1, "/sys/fs/cgroup/devices"};
+  const std::string uuid = "6d1c5a9e-2b7f-4c1e-9f0a-1d2e3f4a5b6c";
+  for (const std::string& path :
+       {std::string("/sys/fs/cgroup/devices/seclabel/7d1c5a9e-2b7f-4c1e-9f0a-1d2e3f4a5b6c"),
+        "/sys/fs/cgroup/unified/seclabel/" + uuid, "/sys/fs/cgroup/devices/" + uuid,
+        "/sys/fs/cgroup/devices/../../../etc/" + uuid,
+        "/sys/fs/cgroup/devices/a//" + uuid, std::string("")}) {
+    try {
+      GuestCgroupLocation::fromPath(v1, path, uuid);
+      ADD_FAILURE() << "accepted " << path;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ExitCode::InvalidInput) << path;
+    }
+  }
+}
+
 TEST(CgroupName, LocationRefusesAParentThatLeavesTheMount) {
   for (const char* parent : {"../x", "/abs", "a//b", "", "a/./b"}) {
     EXPECT_THROW(GuestCgroupLocation::at({CgroupVersion::V2, "/sys/fs/cgroup"}, parent,
