@@ -91,6 +91,8 @@ struct AuditPeer {
   pid_t pid;
 };
 enum class AuditControlOp { Start, Stop };       // op=start|stop
+// A change of a guest's cgroup device ACL: reason=allow|deny.
+enum class AuditCgroupChange { Allow, Deny };
 
 // What happened to a guest's network interface (libvirt's virDomainAuditNet
 // reasons): start/attach give it to the guest (old-net=? new-net=MAC),
@@ -184,6 +186,29 @@ AuditRecord netDeviceOpen(const AuditGuest& guest, std::string_view mac, std::st
 // these two fields, so only the encoded form reads back under ausearch -i.
 AuditRecord netInterface(const AuditGuest& guest, AuditNetChange change, std::string_view mac,
                          AuditOutcome outcome);
+
+// VIRT_RESOURCE for a change of a guest's cgroup device ACL, in libvirt's
+// virDomainAuditCgroup* form. `cgroupPath` is the cgroup's directory (the
+// controller's mount included) and, like `devicePath`, encoded as a user
+// value. `acl` is the access changed, "r", "rw", "rwm"... The caller writes
+// one record per change it attempted: never one for a path that is not a
+// device or a default entry missing on the host.
+//
+// Every device at once (the deny-all that starts a guest's ACL):
+//   virt=kvm resrc=cgroup reason=deny vm="NAME" uuid=UUID cgroup="PATH" class=all
+AuditRecord cgroupAll(const AuditGuest& guest, AuditCgroupChange change,
+                      std::string_view cgroupPath, AuditOutcome outcome);
+// One device node, with its device number (hex, as resourceOpen):
+//   ... cgroup="PATH" class=path path="/dev/loop3" rdev=07:03 acl=rw
+AuditRecord cgroupPath(const AuditGuest& guest, AuditCgroupChange change,
+                       std::string_view cgroupPath, std::string_view devicePath, dev_t rdev,
+                       std::string_view acl, AuditOutcome outcome);
+// Every minor of a major; `category` names it in one word ("pty") and the
+// major is hex as libvirt prints it (%02X: 136 is 88):
+//   ... cgroup="PATH" class=major category=pty maj=88 acl=rw
+AuditRecord cgroupMajor(const AuditGuest& guest, AuditCgroupChange change,
+                        std::string_view cgroupPath, std::string_view category,
+                        unsigned int major, std::string_view acl, AuditOutcome outcome);
 
 }  // namespace audit
 

@@ -1,7 +1,8 @@
 // Record builders and their text form, in libvirt's field order
 // (src/conf/domain_audit.c: virDomainAuditSecurityLabel, virDomainAuditDisk,
-// virDomainAuditNet, virDomainAuditNetDevice, virDomainAuditLifecycle), so
-// records from libvirt and from seclabel read the same in ausearch.
+// virDomainAuditNet, virDomainAuditNetDevice, virDomainAuditLifecycle,
+// virDomainAuditCgroup*), so records from libvirt and from seclabel read the
+// same in ausearch.
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -268,6 +269,52 @@ AuditRecord control(const AuditGuest& guest, AuditControlOp op,
                 outcome};
   for (AuditField& f : guestFields(guest)) r.fields.push_back(std::move(f));
   r.fields.push_back(token("vm-pid", vmPid ? std::to_string(*vmPid) : std::string(kUnset)));
+  return r;
+}
+
+namespace {
+
+// virt= resrc=cgroup reason= vm= uuid= cgroup= class=: what every cgroup
+// record starts with (libvirt's virDomainAuditCgroup).
+AuditRecord cgroupRecord(const AuditGuest& guest, AuditCgroupChange change,
+                         std::string_view cgroupPath, std::string_view cgroupClass,
+                         AuditOutcome outcome) {
+  AuditRecord r{AuditRecordType::Resource,
+                {token("virt", guest.virtType), token("resrc", "cgroup"),
+                 token("reason", change == AuditCgroupChange::Allow ? "allow" : "deny")},
+                outcome};
+  for (AuditField& f : guestFields(guest)) r.fields.push_back(std::move(f));
+  r.fields.push_back(userValue("cgroup", cgroupPath));
+  r.fields.push_back(token("class", cgroupClass));
+  return r;
+}
+
+}  // namespace
+
+AuditRecord cgroupAll(const AuditGuest& guest, AuditCgroupChange change,
+                      std::string_view cgroupPath, AuditOutcome outcome) {
+  return cgroupRecord(guest, change, cgroupPath, "all", outcome);
+}
+
+AuditRecord cgroupPath(const AuditGuest& guest, AuditCgroupChange change,
+                       std::string_view cgroupPath, std::string_view devicePath, dev_t rdev,
+                       std::string_view acl, AuditOutcome outcome) {
+  AuditRecord r = cgroupRecord(guest, change, cgroupPath, "path", outcome);
+  r.fields.push_back(userValue("path", devicePath));
+  r.fields.push_back(token("rdev", formatRdev(rdev)));
+  r.fields.push_back(token("acl", acl));
+  return r;
+}
+
+AuditRecord cgroupMajor(const AuditGuest& guest, AuditCgroupChange change,
+                        std::string_view cgroupPath, std::string_view category,
+                        unsigned int major, std::string_view acl, AuditOutcome outcome) {
+  AuditRecord r = cgroupRecord(guest, change, cgroupPath, "major", outcome);
+  char majorText[16];
+  std::snprintf(majorText, sizeof majorText, "%02X", major);
+  r.fields.push_back(token("category", category));
+  r.fields.push_back(token("maj", majorText));
+  r.fields.push_back(token("acl", acl));
   return r;
 }
 

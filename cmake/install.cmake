@@ -5,7 +5,7 @@ include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 set(seclabel_layers seclabel_core seclabel_xml seclabel_audit seclabel_alloc seclabel_secdriver
-    seclabel_process seclabel_net
+    seclabel_cgroup seclabel_process seclabel_net
     seclabel_fdpass seclabel_policy seclabel_launcher)
 add_library(seclabel_shared SHARED ${PROJECT_SOURCE_DIR}/launcher/shared_library.cc)
 foreach(layer ${seclabel_layers})
@@ -22,7 +22,7 @@ install(TARGETS seclabel_shared LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 
 # The layers' headers keep their folder (code includes "xml/xml.h"), under
 # include/seclabel/, plus the umbrella <seclabel/seclabel.h>.
-foreach(layer core xml audit alloc secdriver process net fdpass policy launcher)
+foreach(layer core xml audit alloc secdriver cgroup process net fdpass policy launcher)
   install(DIRECTORY ${PROJECT_SOURCE_DIR}/${layer}/
           DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/seclabel/${layer}
           FILES_MATCHING PATTERN "*.h")

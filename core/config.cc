@@ -23,18 +23,8 @@ namespace {
 // `value` as it can be quoted in a one-line message: control characters
 // (a TOML string may hold a newline) as \xNN, and cut after 256 bytes.
 std::string quotable(std::string_view value) {
-  static const char kHex[] = "0123456789abcdef";
   constexpr size_t kLimit = 256;
-  std::string out;
-  for (unsigned char c : value.substr(0, kLimit)) {
-    if (c < 0x20 || c == 0x7f) {
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
+  std::string out = printableValue(value.substr(0, kLimit));
   if (value.size() > kLimit) out += "...";
   return out;
 }
@@ -300,6 +290,50 @@ void applyNetwork(const toml::table& table, NetworkConfig& network) {
   }
 }
 
+// An absolute path without control characters, "." or ".." components or
+// empty ones: the device_acl entries are looked up as written, so one entry
+// names one node.
+void checkDevicePath(const std::string& value, const std::string& key) {
+  if (value.empty() || value.front() != '/')
+    badValue(key, value, "expected an absolute path such as /dev/null");
+  if (value.size() > 4095) badValue(key, value.substr(0, 64) + "...", "longer than 4095 bytes");
+  for (unsigned char c : value)
+    if (c < 0x20 || c == 0x7f) badValue(key, value, "contains a control character");
+  size_t start = 1;
+  while (start <= value.size()) {
+    size_t end = value.find('/', start);
+    if (end == std::string::npos) end = value.size();
+    std::string_view part(value.data() + start, end - start);
+    if (part.empty() || part == "." || part == "..")
+      badValue(key, value, "empty, \".\" or \"..\" path component");
+    start = end + 1;
+  }
+}
+
+void applyCgroup(const toml::table& table, CgroupConfig& cgroup) {
+  for (auto&& [k, node] : table) {
+    std::string key = "cgroup." + std::string(k.str());
+    if (k == "devices") {
+      std::string value = requireString(node, key);
+      if (value == "auto") cgroup.devices = CgroupDevices::Auto;
+      else if (value == "required") cgroup.devices = CgroupDevices::Required;
+      else if (value == "off") cgroup.devices = CgroupDevices::Off;
+      else badValue(key, value, "expected \"auto\", \"required\" or \"off\"");
+    } else if (k == "parent") {
+      std::string value = requireString(node, key);
+      checkCgroupParent(value, key);
+      cgroup.parent = value;
+    } else if (k == "device_acl") {
+      std::vector<std::string> paths = requireStringArray(node, key);
+      if (paths.size() > 1024) badValue(key, "[...]", "more than 1024 entries");
+      for (const std::string& path : paths) checkDevicePath(path, key);
+      cgroup.deviceAcl = std::move(paths);
+    } else {
+      throw Error::invalidInput(key + ": unknown key");
+    }
+  }
+}
+
 const toml::table& requireTable(const toml::node& node, const std::string& key) {
   if (auto t = node.as_table()) return *t;
   badValue(key, nodeText(node), "expected a table [" + key + "]");
@@ -370,6 +404,33 @@ std::string StoreConfig::hostName() const {
     throw Error(ExitCode::Failed, std::string(e.what()) + " (set store.host)");
   }
   return name;
+}
+
+std::vector<std::string> defaultCgroupDeviceAcl() {
+  return {"/dev/null",    "/dev/full", "/dev/zero", "/dev/random", "/dev/urandom",
+          "/dev/ptmx",    "/dev/kvm",  "/dev/userfaultfd"};
+}
+
+void checkCgroupParent(std::string_view value, std::string_view key) {
+  if (value.empty()) badValue(key, value, "empty");
+  if (value.size() > 1024) badValue(key, value.substr(0, 64), "longer than 1024 bytes");
+  if (value.front() == '/')
+    badValue(key, value, "must be relative to the controller's mount (no leading /)");
+  size_t start = 0;
+  while (start <= value.size()) {
+    size_t end = value.find('/', start);
+    if (end == std::string_view::npos) end = value.size();
+    std::string_view part = value.substr(start, end - start);
+    if (part.empty() || part == "." || part == "..")
+      badValue(key, value, "empty, \".\" or \"..\" path component");
+    if (part.size() > 255) badValue(key, value, "a component is longer than 255 bytes");
+    for (unsigned char c : part) {
+      bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                c == '.' || c == '_' || c == '@' || c == ':' || c == '+' || c == '-';
+      if (!ok) badValue(key, value, "components may hold only letters, digits and ._@:+-");
+    }
+    start = end + 1;
+  }
 }
 
 IdRange IdRange::parse(std::string_view text, std::string_view key) {
@@ -465,6 +526,8 @@ Config Config::parse(std::string_view text, const std::string& source,
         applyStore(requireTable(node, key), config.store);
       } else if (key == "network") {
         applyNetwork(requireTable(node, key), config.network);
+      } else if (key == "cgroup") {
+        applyCgroup(requireTable(node, key), config.cgroup);
       } else {
         throw Error::invalidInput(key + ": unknown key");
       }

@@ -121,6 +121,31 @@ struct NetworkConfig {
   std::vector<std::string> directDevices;
 };
 
+// [cgroup] devices: whether each guest gets a cgroup with a device ACL.
+enum class CgroupDevices {
+  Auto,      // when the host has a device controller; warn once when not
+  Required,  // a prepare fails (exit 1) when the host has none
+  Off,       // never
+};
+
+// libvirt's cgroup_device_acl default: the nodes every QEMU opens.
+std::vector<std::string> defaultCgroupDeviceAcl();
+
+// [cgroup]: the per-guest cgroup and its device ACL (docs/devices.md).
+struct CgroupConfig {
+  CgroupDevices devices = CgroupDevices::Auto;
+  // Relative to the device controller's mount: "seclabel" or "a/b".
+  std::string parent = "seclabel";
+  // Absolute paths of device nodes every guest may open (r and w).
+  std::vector<std::string> deviceAcl = defaultCgroupDeviceAcl();
+};
+
+// Checks a cgroup parent path: relative, components of [A-Za-z0-9._@:+-]
+// (systemd's slice names fit), never "." or "..", so that nothing but a
+// directory below the controller's mount can be named. Throws
+// Error(InvalidInput) "<key>: invalid value '<value>': <why>".
+void checkCgroupParent(std::string_view value, std::string_view key);
+
 struct Config {
   std::vector<std::string> securityDrivers;  // in stack order
   bool securityDriversExplicit = false;
@@ -132,6 +157,7 @@ struct Config {
   ProcessConfig process;
   StoreConfig store;
   NetworkConfig network;
+  CgroupConfig cgroup;
 
   // Defaults for a host with or without SELinux enabled.
   static Config defaults(bool hostSelinuxEnabled);

@@ -9,6 +9,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace seclabel {
 
@@ -53,5 +54,9 @@ class Error : public std::runtime_error {
   ExitCode code_;
   int errnum_;
 };
+
+// `value` as an error message may quote it: control characters shown as
+// \xNN, so a hostile value cannot add a line to stderr or forge one.
+std::string printableValue(std::string_view value);
 
 }  // namespace seclabel

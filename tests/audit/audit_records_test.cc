@@ -313,5 +313,62 @@ TEST(AuditRecords, TokenWithAQuoteOrSpaceIsHexNeverBare) {
   EXPECT_EQ(r.message().find('\''), std::string::npos) << r.message();
 }
 
+
+constexpr std::string_view kCgroup = "/sys/fs/cgroup/devices/seclabel/6d1c5a9e-2b7f-4c1e-9f0a-1d2e3f4a5b6c";
+
+TEST(AuditRecords, CgroupDenyAllHasLibvirtsFieldsInOrder) {
+  AuditRecord r = audit::cgroupAll(kGuest, AuditCgroupChange::Deny, kCgroup, AuditOutcome::Success);
+  EXPECT_EQ(r.type, AuditRecordType::Resource);
+  EXPECT_EQ(r.outcome, AuditOutcome::Success);
+  EXPECT_EQ(r.message(),
+            "virt=kvm resrc=cgroup reason=deny vm=\"web1\" "
+            "uuid=6d1c5a9e-2b7f-4c1e-9f0a-1d2e3f4a5b6c "
+            "cgroup=\"/sys/fs/cgroup/devices/seclabel/6d1c5a9e-2b7f-4c1e-9f0a-1d2e3f4a5b6c\" "
+            "class=all");
+}
+
+TEST(AuditRecords, CgroupAllowOfADeviceCarriesPathRdevAndAcl) {
+  AuditRecord r = audit::cgroupPath(kGuest, AuditCgroupChange::Allow, kCgroup, "/dev/loop3",
+                                    makedev(7, 3), "rw", AuditOutcome::Success);
+  EXPECT_EQ(r.message(),
+            "virt=kvm resrc=cgroup reason=allow vm=\"web1\" "
+            "uuid=6d1c5a9e-2b7f-4c1e-9f0a-1d2e3f4a5b6c "
+            "cgroup=\"/sys/fs/cgroup/devices/seclabel/6d1c5a9e-2b7f-4c1e-9f0a-1d2e3f4a5b6c\" "
+            "class=path path=\"/dev/loop3\" rdev=07:03 acl=rw");
+}
+
+TEST(AuditRecords, CgroupRdevIsHexLikeLibvirts) {
+  // 259:16 (an NVMe partition) is 103:10.
+  AuditRecord r = audit::cgroupPath(kGuest, AuditCgroupChange::Allow, kCgroup, "/dev/nvme0n1p1",
+                                    makedev(259, 16), "r", AuditOutcome::Success);
+  EXPECT_EQ(r.field("rdev")->value, "103:10");
+  EXPECT_EQ(r.field("acl")->value, "r");
+}
+
+TEST(AuditRecords, CgroupMajorPrintsTheMajorInHex) {
+  AuditRecord r = audit::cgroupMajor(kGuest, AuditCgroupChange::Allow, kCgroup, "pty", 136, "rw",
+                                     AuditOutcome::Success);
+  EXPECT_EQ(r.message(),
+            "virt=kvm resrc=cgroup reason=allow vm=\"web1\" "
+            "uuid=6d1c5a9e-2b7f-4c1e-9f0a-1d2e3f4a5b6c "
+            "cgroup=\"/sys/fs/cgroup/devices/seclabel/6d1c5a9e-2b7f-4c1e-9f0a-1d2e3f4a5b6c\" "
+            "class=major category=pty maj=88 acl=rw");
+}
+
+TEST(AuditRecords, CgroupFailureIsCarriedAsTheOutcome) {
+  AuditRecord r = audit::cgroupPath(kGuest, AuditCgroupChange::Deny, kCgroup, "/dev/loop3",
+                                    makedev(7, 3), "rwm", AuditOutcome::Failure);
+  EXPECT_EQ(r.outcome, AuditOutcome::Failure);
+  EXPECT_EQ(r.field("reason")->value, "deny");
+}
+
+TEST(AuditRecords, CgroupAndDevicePathAreEncodedLikeUserValues) {
+  AuditRecord r = audit::cgroupPath(kGuest, AuditCgroupChange::Allow, "/cg/a b", "/dev/x y",
+                                    makedev(1, 3), "rw", AuditOutcome::Success);
+  EXPECT_NE(r.message().find(" cgroup=2F63672F612062 class=path path=2F6465762F782079 "),
+            std::string::npos)
+      << r.message();
+}
+
 }  // namespace
 }  // namespace seclabel

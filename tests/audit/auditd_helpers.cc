@@ -78,7 +78,8 @@ std::string hexDecode(const std::string& hex) {
 
 std::map<std::string, std::string> decodedFields(const std::string& rawLine) {
   static const std::set<std::string> kUserFields = {
-      "vm", "path", "old-disk", "new-disk", "vm-ctx", "img-ctx", "old-label", "new-label"};
+      "vm", "path", "old-disk", "new-disk", "vm-ctx", "img-ctx", "old-label", "new-label",
+      "cgroup"};
   std::map<std::string, std::string> fields;
   size_t begin = rawLine.find("msg='");
   size_t end = rawLine.rfind('\'');

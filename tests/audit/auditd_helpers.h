@@ -30,7 +30,7 @@ std::vector<std::string> waitForRecords(const std::string& type, const std::stri
 
 // The fields inside msg='...' of a raw record line, decoded the way auparse
 // decodes them: "quoted" values unquoted, hex values of the user fields
-// (vm, path, old-/new-disk, vm-/img-ctx, old-/new-label) turned back to bytes.
+// (vm, path, old-/new-disk, vm-/img-ctx, old-/new-label, cgroup) turned back to bytes.
 std::map<std::string, std::string> decodedFields(const std::string& rawLine);
 
 }  // namespace seclabel::testing

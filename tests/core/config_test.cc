@@ -216,6 +216,83 @@ TEST(Config, ProcessEnvEntriesAreCheckedOneByOne) {
   // A value may hold '=' and anything but NUL.
   EXPECT_EQ(parse("[process]\nenv = [\"A=b=c\", \"_X=\"]").process.env,
             (std::vector<std::string>{"A=b=c", "_X="}));
+
+TEST(Config, CgroupDefaultsAreAutoUnderSeclabelWithLibvirtsDeviceList) {
+  Config c = parse("");
+  EXPECT_EQ(c.cgroup.devices, CgroupDevices::Auto);
+  EXPECT_EQ(c.cgroup.parent, "seclabel");
+  EXPECT_EQ(c.cgroup.deviceAcl,
+            (std::vector<std::string>{"/dev/null", "/dev/full", "/dev/zero", "/dev/random",
+                                      "/dev/urandom", "/dev/ptmx", "/dev/kvm",
+                                      "/dev/userfaultfd"}));
+}
+
+TEST(Config, ReadsTheCgroupKeys) {
+  Config c = parse(R"(
+[cgroup]
+devices = "required"
+parent = "machine.slice/seclabel"
+device_acl = ["/dev/null", "/dev/net/tun"]
+)");
+  EXPECT_EQ(c.cgroup.devices, CgroupDevices::Required);
+  EXPECT_EQ(c.cgroup.parent, "machine.slice/seclabel");
+  EXPECT_EQ(c.cgroup.deviceAcl, (std::vector<std::string>{"/dev/null", "/dev/net/tun"}));
+  EXPECT_EQ(parse("[cgroup]\ndevices = \"off\"").cgroup.devices, CgroupDevices::Off);
+  EXPECT_TRUE(parse("[cgroup]\ndevice_acl = []").cgroup.deviceAcl.empty());
+}
+
+TEST(Config, HostileCgroupValuesAreInvalidInputNamingKeyAndValue) {
+  EXPECT_EQ(errorOf("[cgroup]\ndevices = \"maybe\""),
+            "test.toml: cgroup.devices: invalid value 'maybe': expected \"auto\", \"required\" or \"off\"");
+  EXPECT_EQ(errorOf("[cgroup]\ndevices = true"),
+            "test.toml: cgroup.devices: invalid value 'true': expected a string");
+  EXPECT_EQ(errorOf("[cgroup]\ncolour = 1"), "test.toml: cgroup.colour: unknown key");
+  EXPECT_EQ(errorOf("cgroup = \"seclabel\""),
+            "test.toml: cgroup: invalid value 'seclabel': expected a table [cgroup]");
+}
+
+TEST(Config, CgroupParentThatCouldLeaveTheControllerIsRefused) {
+  const std::string why = "empty, \".\" or \"..\" path component";
+  EXPECT_EQ(errorOf("[cgroup]\nparent = \"/sys/fs/cgroup/x\""),
+            "test.toml: cgroup.parent: invalid value '/sys/fs/cgroup/x': must be relative to "
+            "the controller's mount (no leading /)");
+  EXPECT_EQ(errorOf("[cgroup]\nparent = \"..\""), "test.toml: cgroup.parent: invalid value '..': " + why);
+  EXPECT_EQ(errorOf("[cgroup]\nparent = \"a/../../b\""),
+            "test.toml: cgroup.parent: invalid value 'a/../../b': " + why);
+  EXPECT_EQ(errorOf("[cgroup]\nparent = \"a//b\""), "test.toml: cgroup.parent: invalid value 'a//b': " + why);
+  EXPECT_EQ(errorOf("[cgroup]\nparent = \"a/\""), "test.toml: cgroup.parent: invalid value 'a/': " + why);
+  EXPECT_EQ(errorOf("[cgroup]\nparent = \"\""), "test.toml: cgroup.parent: invalid value '': empty");
+  EXPECT_EQ(errorOf("[cgroup]\nparent = \"a b\""),
+            "test.toml: cgroup.parent: invalid value 'a b': components may hold only letters, "
+            "digits and ._@:+-");
+  // A newline would forge a second line on stderr: shown escaped.
+  EXPECT_EQ(errorOf("[cgroup]\nparent = \"a\\nb\""),
+            "test.toml: cgroup.parent: invalid value 'a\\x0ab': components may hold only "
+            "letters, digits and ._@:+-");
+  EXPECT_EQ(errorOf("[cgroup]\nparent = \"" + std::string(256, 'a') + "\""),
+            "test.toml: cgroup.parent: invalid value '" + std::string(256, 'a') +
+                "': a component is longer than 255 bytes");
+}
+
+TEST(Config, DeviceAclEntriesMustBeCanonicalAbsolutePaths) {
+  const std::string why = "empty, \".\" or \"..\" path component";
+  EXPECT_EQ(errorOf("[cgroup]\ndevice_acl = [\"dev/null\"]"),
+            "test.toml: cgroup.device_acl: invalid value 'dev/null': expected an absolute path "
+            "such as /dev/null");
+  EXPECT_EQ(errorOf("[cgroup]\ndevice_acl = [\"\"]"),
+            "test.toml: cgroup.device_acl: invalid value '': expected an absolute path such as "
+            "/dev/null");
+  EXPECT_EQ(errorOf("[cgroup]\ndevice_acl = [\"/dev/../etc/shadow\"]"),
+            "test.toml: cgroup.device_acl: invalid value '/dev/../etc/shadow': " + why);
+  EXPECT_EQ(errorOf("[cgroup]\ndevice_acl = [\"/dev//null\"]"),
+            "test.toml: cgroup.device_acl: invalid value '/dev//null': " + why);
+  EXPECT_EQ(errorOf("[cgroup]\ndevice_acl = [\"/dev/null\\u0007\"]"),
+            "test.toml: cgroup.device_acl: invalid value '/dev/null\\x07': contains a control "
+            "character");
+  EXPECT_EQ(errorOf("[cgroup]\ndevice_acl = \"/dev/null\""),
+            "test.toml: cgroup.device_acl: invalid value '/dev/null': expected an array of strings");
+  EXPECT_EQ(errorOf("[cgroup]\ndevice_acl = [1]"),
+            "test.toml: cgroup.device_acl: invalid value '1': expected a string");
 }
 
 TEST(Config, TomlSyntaxErrorsNameTheLine) {
