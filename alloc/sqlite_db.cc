@@ -12,6 +12,25 @@
 
 namespace seclabel {
 
+namespace {
+
+std::function<void(const std::string&)>& statementTrace() {
+  static std::function<void(const std::string&)> trace;
+  return trace;
+}
+
+int traceStatement(unsigned /*event*/, void* /*context*/, void* /*statement*/, void* text) {
+  const char* sql = static_cast<const char*>(text);
+  if (statementTrace() && sql) statementTrace()(sql);
+  return 0;
+}
+
+}  // namespace
+
+void setStatementTraceForTesting(std::function<void(const std::string& sql)> trace) {
+  statementTrace() = std::move(trace);
+}
+
 SqliteDb::SqliteDb(const std::string& path) : path_(path) {
   int rc = sqlite3_open_v2(path.c_str(), &db_,
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW |
@@ -24,6 +43,7 @@ SqliteDb::SqliteDb(const std::string& path) : path_(path) {
     throw Error(ExitCode::Failed, "cannot open state store " + path + ": " + message);
   }
   sqlite3_extended_result_codes(db_, 1);
+  if (statementTrace()) sqlite3_trace_v2(db_, SQLITE_TRACE_STMT, traceStatement, nullptr);
 }
 
 SqliteDb::~SqliteDb() {
