@@ -70,7 +70,8 @@ for size in "${sizes[@]}"; do
   bench_make_disk "$work/bench-$size.qcow2"
   bench_write_domain "$work/probe-$size.xml" probe "$work/probe-$size.qcow2"
   # shellcheck disable=SC2086
-  "$SECLABEL" $args prepare "$work/probe-$size.xml" 2>&1 >/dev/null | grep -v 'SELinux is disabled' >&2 || true
+  "$SECLABEL" $args prepare "$work/probe-$size.xml" >/dev/null 2>"$work/probe.err" ||
+    { cat "$work/probe.err" >&2; exit 1; }
   # shellcheck disable=SC2086
   "$SECLABEL" $args broker --socket "$work/broker-$size.sock" &
   daemons+=("$!")
