@@ -15,6 +15,17 @@ namespace seclabel {
 
 namespace {
 
+std::function<void(const std::string&)>& statementTrace() {
+  static std::function<void(const std::string&)> trace;
+  return trace;
+}
+
+int traceStatement(unsigned /*event*/, void* /*context*/, void* /*statement*/, void* text) {
+  const char* sql = static_cast<const char*>(text);
+  if (statementTrace() && sql) statementTrace()(sql);
+  return 0;
+}
+
 // SQLite's unix VFS canonicalises every database name before opening it: it
 // lstat()s each component and replaces each symlink by its text. For
 // "/proc/self/fd/N/state.db" that turns the magic link -- which the kernel
@@ -46,6 +57,10 @@ const char* directoryVfs() {
 
 }  // namespace
 
+void setStatementTraceForTesting(std::function<void(const std::string& sql)> trace) {
+  statementTrace() = std::move(trace);
+}
+
 SqliteDb::SqliteDb(const std::string& openPath, std::string displayPath)
     : openPath_(openPath), path_(std::move(displayPath)) {
   int rc = sqlite3_open_v2(openPath.c_str(), &db_,
@@ -59,6 +74,7 @@ SqliteDb::SqliteDb(const std::string& openPath, std::string displayPath)
     throw Error(ExitCode::Failed, "cannot open state store " + path_ + ": " + message);
   }
   sqlite3_extended_result_codes(db_, 1);
+  if (statementTrace()) sqlite3_trace_v2(db_, SQLITE_TRACE_STMT, traceStatement, nullptr);
 }
 
 SqliteDb::~SqliteDb() {

@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -141,5 +142,11 @@ class SqliteTransaction {
   SqliteDb& db_;
   bool active_ = false;
 };
+
+// Test seam (never set in production): every SqliteDb opened while a trace
+// is set calls it with the text of each SQL statement as it starts to run
+// (sqlite3_trace_v2, SQLITE_TRACE_STMT; parameters stay as ?N). The
+// query-plan test (tests/alloc) collects what each command issues with it.
+void setStatementTraceForTesting(std::function<void(const std::string& sql)> trace);
 
 }  // namespace seclabel

@@ -18,76 +18,41 @@ set -euo pipefail
 
 SECLABEL=${1:-build/tools/seclabel}
 RUNS=${2:-300}
-AUDIT_SINK=${AUDIT_SINK:-none}
+export AUDIT_SINK=${AUDIT_SINK:-none}
 SECLABEL=$(realpath "$SECLABEL")
-[ "$(id -u)" = 0 ] || { echo "lifecycle.sh: needs root (chown, setuid)" >&2; exit 1; }
+. "$(dirname "$0")/../lib/whole_process.sh"
+bench_require_root lifecycle.sh
 
-work=$(mktemp -d /tmp/seclabel-bench-XXXXXX)
-trap 'rm -rf "$work"' EXIT
-chmod 755 "$work"
-qemu-img create -q -f qcow2 "$work/disk.qcow2" 1M
-chmod 600 "$work/disk.qcow2"
-cat > "$work/seclabel.toml" <<TOML
-security_driver = ["selinux", "dac"]
-fdpass = "never"
-[dac]
-range = "1879048192-1879113727"
-groups = []
-[audit]
-sink = "$AUDIT_SINK"
-[process]
-no_new_privs = true
-TOML
-cat > "$work/guest.xml" <<XML
-<domain type='qemu'>
-  <name>bench-guest</name>
-  <uuid>$(cat /proc/sys/kernel/random/uuid)</uuid>
-  <memory unit='MiB'>64</memory>
-  <os><type arch='x86_64' machine='q35'>hvm</type></os>
-  <devices>
-    <disk type='file' device='disk'>
-      <driver name='qemu' type='qcow2'/>
-      <source file='$work/disk.qcow2'/>
-      <target dev='vda' bus='virtio'/>
-    </disk>
-  </devices>
-  <seclabel type='dynamic' model='selinux' relabel='yes'/>
-  <seclabel type='dynamic' model='dac' relabel='yes'/>
-</domain>
-XML
+bench_make_workdir
+bench_make_disk "$work/disk.qcow2"
+bench_write_config "$work/seclabel.toml"
+bench_write_domain "$work/guest.xml" bench-guest "$work/disk.qcow2"
 
 A=("$SECLABEL" --config "$work/seclabel.toml" --state-dir "$work/state" run "$work/guest.xml" -- /bin/true)
 # The ids seclabel allocates first on this fresh store (the same each run).
 "$SECLABEL" --config "$work/seclabel.toml" --state-dir "$work/state" prepare "$work/guest.xml" >/dev/null 2>&1
-ids=$("$SECLABEL" --config "$work/seclabel.toml" --state-dir "$work/state" list --json |
-      python3 -c 'import json,sys; l=json.load(sys.stdin)[0]["labels"]["dac"]["label"]; print(l.replace("+",""))')
+ids=$(bench_dac_ids_of "$SECLABEL" "--config $work/seclabel.toml --state-dir $work/state" bench-guest)
 "$SECLABEL" --config "$work/seclabel.toml" --state-dir "$work/state" restore bench-guest
 U=${ids%%:*}; G=${ids##*:}
 B=(setpriv --reuid="$U" --regid="$G" --clear-groups --inh-caps=-all --bounding-set=-all --no-new-privs -- /bin/true)
 
-echo "machine: $(nproc) cores, $(. /etc/os-release; echo "$PRETTY_NAME"), kernel $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
+bench_machine_line
 echo "A: ${A[*]}"
 echo "B: ${B[*]}"
 
-python3 - "$RUNS" "${#A[@]}" "${A[@]}" "${B[@]}" <<'PY'
-import os, statistics, subprocess, sys, time
+PYTHONPATH="$BENCH_LIB_DIR" python3 - "$RUNS" "${#A[@]}" "${A[@]}" "${B[@]}" <<'PY'
+import statistics, sys
+from whole_process import run_timed, quantile as q
 runs = int(sys.argv[1]); n = int(sys.argv[2]); rest = sys.argv[3:]
 a, b = rest[:n], rest[n:]
-devnull = subprocess.DEVNULL
 def once(cmd):
-    t = time.perf_counter_ns()
-    r = subprocess.run(cmd, stdout=devnull, stderr=devnull)
-    dt = (time.perf_counter_ns() - t) / 1e6
-    if r.returncode != 0:
-        sys.exit(f"{cmd[0]} exited {r.returncode}")
-    return dt
+    return run_timed(cmd)[0]
 for _ in range(10):  # warm-up, untimed
     once(a); once(b)
 ta, tb = [], []
 for i in range(runs):
     if i % 2: tb.append(once(b)); ta.append(once(a))
     else:     ta.append(once(a)); tb.append(once(b))
-def q(v, p): return sorted(v)[int(p * (len(v) - 1))]
 ma, mb = statistics.median(ta), statistics.median(tb)
 print(f"alternated, {runs} pairs (ms):        median   p10    p90")
 print(f"  A seclabel run             {ma:8.2f} {q(ta,.1):6.2f} {q(ta,.9):6.2f}")
