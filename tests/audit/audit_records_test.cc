@@ -216,6 +216,7 @@ TEST(AuditRecords, NetValuesThatAreNotTokensCannotForgeFields) {
   EXPECT_EQ(r.message().find("res=success"), std::string::npos) << r.message();
   EXPECT_EQ(r.message().find("rdev=01:03"), std::string::npos) << r.message();
   EXPECT_EQ(r.field("net")->value, "x res=success");
+}
 
 TEST(AuditRecords, SingleQuoteCannotEndTheMessageAndForgeAUuid) {
   // A stranger asks the broker for this guest name; quoted as before, the

@@ -216,6 +216,7 @@ TEST(Config, ProcessEnvEntriesAreCheckedOneByOne) {
   // A value may hold '=' and anything but NUL.
   EXPECT_EQ(parse("[process]\nenv = [\"A=b=c\", \"_X=\"]").process.env,
             (std::vector<std::string>{"A=b=c", "_X="}));
+}
 
 TEST(Config, CgroupDefaultsAreAutoUnderSeclabelWithLibvirtsDeviceList) {
   Config c = parse("");
