@@ -15,7 +15,7 @@ set_target_properties(seclabel_shared PROPERTIES OUTPUT_NAME seclabel
   VERSION ${PROJECT_VERSION} SOVERSION ${PROJECT_VERSION_MAJOR})
 target_link_libraries(seclabel_shared PRIVATE
   PkgConfig::PUGIXML PkgConfig::SELINUX PkgConfig::CAPNG PkgConfig::AUDIT
-  PkgConfig::SQLITE PkgConfig::UUID PkgConfig::CURL nlohmann_json::nlohmann_json
+  PkgConfig::SQLITE PkgConfig::UUID nlohmann_json::nlohmann_json
   ${SECLABEL_SEPOL_STATIC})
 target_link_options(seclabel_shared PRIVATE -Wl,--no-undefined)
 install(TARGETS seclabel_shared LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
