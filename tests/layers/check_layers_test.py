@@ -43,12 +43,15 @@ class LayerCheck(unittest.TestCase):
 
     def replace(self, relative, old, new):
         path = os.path.join(self.root, relative)
-        text = open(path, encoding="utf-8").read()
+        with open(path, encoding="utf-8") as file:
+            text = file.read()
         self.assertIn(old, text)
-        open(path, "w", encoding="utf-8").write(text.replace(old, new, 1))
+        with open(path, "w", encoding="utf-8") as file:
+            file.write(text.replace(old, new, 1))
 
     def line_count(self, relative):
-        return sum(1 for _ in open(os.path.join(self.root, relative), encoding="utf-8"))
+        with open(os.path.join(self.root, relative), encoding="utf-8") as file:
+            return sum(1 for _ in file)
 
     def assertFailsWith(self, expected):
         status, output = run_checker(self.root)
@@ -100,9 +103,15 @@ class LayerCheck(unittest.TestCase):
                              "file of extra/ includes anything of xml/")
 
     def test_public_link_used_only_by_sources_fails(self):
-        self.replace("fdpass/CMakeLists.txt", "PRIVATE seclabel_secdriver", "seclabel_secdriver")
-        self.assertFailsWith("seclabel_fdpass links seclabel_secdriver PUBLIC, but only .cc "
-                             "files of fdpass/ include secdriver/: link it PRIVATE")
+        # A new layer whose header includes only core/, its source xml/.
+        self.append("layers.txt", "extra: core xml\n")
+        os.makedirs(os.path.join(self.root, "extra"))
+        self.append("extra/extra.h", '#include "core/error.h"\n')
+        self.append("extra/extra.cc", '#include "extra/extra.h"\n#include "xml/xml.h"\n')
+        self.append("extra/CMakeLists.txt", "add_library(seclabel_extra STATIC extra.cc)\n"
+                    "target_link_libraries(seclabel_extra seclabel_core seclabel_xml)\n")
+        self.assertFailsWith("seclabel_extra links seclabel_xml PUBLIC, but only .cc "
+                             "files of extra/ include xml/: link it PRIVATE")
 
     def test_table_naming_a_layer_above_fails(self):
         self.replace("layers.txt", "\ncore:\n", "\ncore: launcher\n")
