@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "alloc/allocation_space.h"
+#include "core/export.h"
 #include "core/trusted_path.h"
 
 namespace seclabel {
@@ -53,7 +54,7 @@ struct Identity {
 
 enum class GuestState { Prepared, Running, Failed };
 // "prepared", "running", "failed" (what `seclabel list` prints).
-const char* guestStateName(GuestState state);
+SECLABEL_API const char* guestStateName(GuestState state);
 // Throws Error(Failed) on anything else (a corrupt or newer store).
 GuestState parseGuestState(const std::string& name);
 
@@ -170,14 +171,14 @@ struct Intent {
 // A unit of work on a Store: BEGIN IMMEDIATE (the write lock is taken at
 // once, so two processes never both read a cursor and then race to write
 // it). Rolls back on destruction unless commit() succeeded.
-class StoreTransaction {
+class SECLABEL_API StoreTransaction {
  public:
   virtual ~StoreTransaction() = default;
   // Throws Error on failure; the transaction is then rolled back.
   virtual void commit() = 0;
 };
 
-class Store {
+class SECLABEL_API Store {
  public:
   virtual ~Store() = default;
 

@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/export.h"
+
 namespace seclabel {
 
 // Exit codes of the seclabel command (DESIGN.md §9, seclabel(1)).
@@ -28,7 +30,7 @@ enum class ExitCode : int {
   CommandNotFound = 127,
 };
 
-class Error : public std::runtime_error {
+class SECLABEL_API Error : public std::runtime_error {
  public:
   Error(ExitCode code, const std::string& message, int errnum = 0);
 
@@ -57,6 +59,6 @@ class Error : public std::runtime_error {
 
 // `value` as an error message may quote it: control characters shown as
 // \xNN, so a hostile value cannot add a line to stderr or forge one.
-std::string printableValue(std::string_view value);
+SECLABEL_API std::string printableValue(std::string_view value);
 
 }  // namespace seclabel

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/export.h"
 #include "launcher/launcher.h"
 
 namespace seclabel {
@@ -18,21 +19,21 @@ namespace seclabel {
 // Every environment entry must be NAME=VALUE (core/environment.h). Throws
 // Error(InvalidInput) naming the first bad one, e.g.
 // "--keep-fd 7: fd 7 is not open" (`what` names the option: "--keep-fd").
-void checkLaunchInput(const LaunchOptions& options, const std::string& keepFdOption = "--keep-fd",
+SECLABEL_API void checkLaunchInput(const LaunchOptions& options, const std::string& keepFdOption = "--keep-fd",
                       const std::string& envOption = "--env");
 
 // argv[0] resolved as the launch will resolve it, and checked executable:
 // Error(CommandNotFound) (127) when it does not exist, Error(CannotExecute)
 // (126) when it cannot be executed, as shells report them.
-void checkCommandRunnable(const std::string& name);
+SECLABEL_API void checkCommandRunnable(const std::string& name);
 
 // Whether `execGuest` can give the guest a session without this process's
 // controlling terminal: every process can except a session leader that has
 // one (process/session.h, canLeaveSessionInPlace).
-bool canExecInPlace() noexcept;
+SECLABEL_API bool canExecInPlace() noexcept;
 
 // Which of the fds 0, 1 and 2 are terminals that the guest gets /dev/null
 // for instead (none when `terminal` grants them).
-std::vector<int> withheldTerminals(TerminalAccess terminal);
+SECLABEL_API std::vector<int> withheldTerminals(TerminalAccess terminal);
 
 }  // namespace seclabel

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "core/environment.h"
+#include "core/export.h"
 #include "secdriver/selinux_host.h"
 
 namespace seclabel {
@@ -65,7 +66,7 @@ std::vector<gid_t> resolveGroupNames(const std::vector<std::string>& names);
 
 // A ProcessIdentity checked and laid out so that applying it needs no
 // allocation. Built only by prepare(); read-only afterwards.
-class PreparedIdentity {
+class SECLABEL_API PreparedIdentity {
  public:
   // Reads the host's SELinux mode (a failed exec context is fatal only when
   // enforcing, as in libvirt) and the kernel's last capability. Throws

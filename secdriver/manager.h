@@ -59,7 +59,7 @@ struct GuestInfo {
   std::vector<SecurityInfo> security;  // stack order
 };
 
-class SecurityManager {
+class SECLABEL_API SecurityManager {
  public:
   // `warn` receives one-line warnings (e.g. selinux on a host without it).
   SecurityManager(const Config& config, Store& store, SelinuxHost& selinux,

@@ -17,6 +17,7 @@
 
 #include "core/config.h"          // IWYU pragma: export
 #include "core/error.h"           // IWYU pragma: export
+#include "launcher/launch_checks.h"  // IWYU pragma: export
 #include "launcher/launcher.h"    // IWYU pragma: export
 #include "launcher/session.h"     // IWYU pragma: export
 #include "launcher/version.h"     // IWYU pragma: export
