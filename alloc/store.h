@@ -149,13 +149,18 @@ struct FdPassedDisk {
 //                   completed (restore every remembered resource of the
 //                   guest, release its identities, delete its record).
 //   Restore         a restore has begun; recover finishes it.
-//   LabelResource   about to change one resource (payload: path, dev, ino);
-//                   recover restores it if the original was remembered.
-//   RestoreResource about to put one resource back.
+//   LabelResource,
+//   RestoreResource per-resource kinds the store can hold, but nothing
+//                   records them: a resource is changed and put back under
+//                   its guest's Prepare or Restore intent, which recover
+//                   undoes or finishes as a whole. recover completes (drops)
+//                   one it finds once its worker is gone, and acts on
+//                   nothing else of it.
 //   Supervise       a live launcher (`run`, spawnGuest) waits for the guest's
 //                   process and restores it afterwards: recover leaves the
 //                   guest alone while that launcher lives, even once the
-//                   guest's own process is gone.
+//                   guest's own process is gone, and completes the intent
+//                   once the launcher is gone.
 enum class IntentKind { Prepare, Restore, LabelResource, RestoreResource, Supervise };
 const char* intentKindName(IntentKind kind);
 IntentKind parseIntentKind(const std::string& name);

@@ -1,4 +1,4 @@
-// Audit records for every label, resource and lifecycle step (DESIGN.md §8).
+// Audit records for every label, resource and lifecycle step (docs/audit.md).
 //
 // Two halves:
 //  - record builders (audit_records.cc) that produce libvirt's VIRT_MACHINE_ID,

@@ -1,10 +1,10 @@
 // The one error channel of libseclabel.
 //
 // Every failure the library reports is a seclabel::Error: the exit code the
-// command line maps it to (DESIGN.md §9), the message naming the object and the
+// command line maps it to (seclabel(1), EXIT STATUS), the message naming the object and the
 // reason, and errno when a system call was the cause. Library code throws it;
 // tools/ catches it once and prints `seclabel: <message>`.
-// Code between fork() and execve() never throws (see process/process.h).
+// Code between clone() and execve() never throws (see process/process.h).
 #pragma once
 
 #include <stdexcept>
@@ -15,7 +15,8 @@
 
 namespace seclabel {
 
-// Exit codes of the seclabel command (DESIGN.md §9, seclabel(1)).
+// Exit codes of the seclabel command: the one table, documented in
+// seclabel(1) EXIT STATUS (tests/core/exit_code_doc_test.cc compares them).
 enum class ExitCode : int {
   Ok = 0,
   Failed = 1,            // an operation failed

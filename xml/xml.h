@@ -19,7 +19,7 @@ enum class XmlForm {
   Live,      // a running/prepared guest: generated labels are kept and written
 };
 
-// Parses and validates a domain (every rule of DESIGN.md §2). With
+// Parses and validates a domain (every rule of docs/labels.md, "Domain XML rules"). With
 // XmlForm::Inactive, dynamic labels in the input are ignored, as libvirt does
 // for an inactive definition; XmlForm::Live keeps them (reading back a live
 // XML). A missing <uuid> is generated and Domain::uuidGenerated is set.
