@@ -113,7 +113,7 @@ enum class ProcessStep : uint8_t {
   SetResGid,       // setresgid
   DropBounding,    // PR_CAPBSET_DROP, while CAP_SETPCAP is still there
   SetResUid,       // setresuid
-  ClearCapabilities,  // libcap-ng: effective, permitted, inheritable
+  ClearCapabilities,  // capset(2): effective, permitted, inheritable
   ClearAmbient,    // PR_CAP_AMBIENT_CLEAR_ALL
   NoNewPrivs,      // PR_SET_NO_NEW_PRIVS
   KeepFd,          // clear FD_CLOEXEC on an fd the guest inherits
