@@ -52,7 +52,7 @@ class StoreBroker : public ::testing::Test {
 
 TEST_F(StoreBroker, DirectoryGivesTheGuestsUidAndEachDiskWithItsAccess) {
   StoreGuestDirectory directory(*store_);
-  for (const std::string key : {std::string("brokered"), std::string(kUuid)}) {
+  for (const std::string& key : {std::string("brokered"), std::string(kUuid)}) {
     auto guest = directory.find(key);
     ASSERT_TRUE(guest.has_value()) << key;
     EXPECT_EQ(guest->uuid, kUuid);
