@@ -15,6 +15,7 @@
 #include "alloc/allocation_space.h"
 #include "core/error.h"
 #include "core/unique_fd.h"
+#include "secdriver/file_identity.h"
 #include "secdriver/process_liveness.h"
 #include "secdriver/selinux_driver.h"
 #include "xml/labels.h"
@@ -74,6 +75,7 @@ RememberedResource makeRealDisk(const std::string& path) {
   original.uid = st.st_uid;
   original.gid = st.st_gid;
   original.mode = st.st_mode & 07777;
+  original.handle = fileHandleOf(fd.get());  // as prepare keeps it: restore finds the file by it
   return original;
 }
 
