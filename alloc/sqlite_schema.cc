@@ -26,6 +26,34 @@ ALTER TABLE resources ADD COLUMN xattr_acl_default BLOB;
 ALTER TABLE resources ADD COLUMN xattr_capability BLOB;
 )sql";
 
+// Schema step "host objects of guests": the cgroup and the links a guest's
+// launcher made (recorded before they are made, so restore and recover
+// remove them), and the MAC addresses its interfaces use (generated ones
+// are unique among the store's guests). Self-contained (new tables only),
+// so it can take any place in the list of steps.
+constexpr const char* kGuestHostObjects = R"sql(
+CREATE TABLE guest_cgroups (
+  guest_uuid TEXT PRIMARY KEY,
+  path       TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE guest_links (
+  guest_uuid     TEXT    NOT NULL,
+  tag            TEXT    NOT NULL,   -- IFLA_IFALIAS, seclabel:UUID:ALIAS
+  mac            TEXT    NOT NULL,
+  ifindex        INTEGER,            -- NULL until the kernel made it
+  name           TEXT    NOT NULL,
+  kind           TEXT    NOT NULL,
+  parent_index   INTEGER,
+  parent_address TEXT,
+  PRIMARY KEY (guest_uuid, tag)
+) WITHOUT ROWID;
+CREATE TABLE guest_macs (
+  mac        TEXT NOT NULL,
+  guest_uuid TEXT NOT NULL,
+  PRIMARY KEY (mac, guest_uuid)
+) WITHOUT ROWID;
+)sql";
+
 // migrations[i] brings the schema from version i to i + 1. Never edit a
 // step that has shipped: append a new one. docs/store.md describes the
 // tables.
@@ -121,6 +149,8 @@ CREATE INDEX intents_by_guest ON intents (guest_uuid);
 )sql",
       // 1 -> 2
       kResourceHandlesAndExactXattrs,
+      // 2 -> 3
+      kGuestHostObjects,
   };
   return steps;
 }

@@ -231,6 +231,8 @@ std::string describeFailure(const ProcessStepFailure& failure,
       return withErrno("cannot clear the ambient capabilities");
     case ProcessStep::NoNewPrivs:
       return withErrno("cannot set no_new_privs");
+    case ProcessStep::EnterCgroup:
+      return withErrno("cannot enter the guest's cgroup");
     case ProcessStep::KeepFd:
       return withErrno("cannot keep fd " + std::to_string(failure.detail) +
                        " open for the guest");

@@ -56,6 +56,11 @@ struct ProcessIdentity {
   // launcher's own is passed on (core/environment.h).
   std::vector<std::string> environment = guestEnvironment({}, {});
   TerminalAccess terminal = TerminalAccess::Withhold;
+  // The guest's cgroup.procs, open O_WRONLY|O_CLOEXEC (GuestCgroup::
+  // openProcsForChild), or -1: the child enters that cgroup first, before
+  // any other step, so no instruction of the guest runs outside it. Not
+  // owned: the caller keeps it open until the start has finished.
+  int cgroupProcsFd = -1;
 };
 
 // `[dac] groups` names (or "+N" numbers) as gids, through NSS. Runs before
@@ -87,6 +92,7 @@ class PreparedIdentity {
   const std::vector<int>& keepFds() const { return identity_.keepFds; }
   const std::vector<std::string>& environment() const { return identity_.environment; }
   TerminalAccess terminal() const { return identity_.terminal; }
+  int cgroupProcsFd() const { return identity_.cgroupProcsFd; }
   int lastCapability() const { return lastCapability_; }
 
  private:
@@ -102,6 +108,7 @@ inline constexpr size_t kMaxLauncherFds = 4;
 // The steps, in the order they run.
 enum class ProcessStep : uint8_t {
   None = 0,
+  EnterCgroup,     // write 0 to the guest cgroup's cgroup.procs
   Session,         // setsid, or giving up the controlling terminal
   Terminal,        // a terminal on stdio replaced by /dev/null, or refused
   ExecContext,     // SelinuxHost::setExecContext
