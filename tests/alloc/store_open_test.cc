@@ -114,8 +114,10 @@ TEST(StoreOpen, ANewStoreUses1KiBPagesAndAnExistingOneKeepsItsSize) {
 TEST(StoreOpen, AStoreOfSchemaOneIsMigratedAndItsOriginalsReadAsBefore) {
   TempStateDir dir;
   openSqliteStore(dir.stateDir());
-  // Back to what schema 1 wrote: its columns only, one remembered file.
+  // Back to what schema 1 wrote: its columns only (no table of a later
+  // step), one remembered file.
   execSql(dir.databasePath(),
+          "DROP TABLE guest_cgroups; DROP TABLE guest_links; DROP TABLE guest_macs; "
           "ALTER TABLE resources DROP COLUMN handle_type; "
           "ALTER TABLE resources DROP COLUMN handle; "
           "ALTER TABLE resources DROP COLUMN handle_fsid; "
@@ -322,7 +324,8 @@ TEST(StoreOpen, ANewStoreIsCompleteWhenItAppears) {
   TempStateDir dir;
   openSqliteStore(dir.stateDir());
   EXPECT_GT(std::filesystem::file_size(dir.databasePath()), 0u);
-  EXPECT_EQ(testing::queryInteger(dir.databasePath(), "PRAGMA user_version"), 1);
+  EXPECT_EQ(testing::queryInteger(dir.databasePath(), "PRAGMA user_version"),
+            kSqliteSchemaVersion);
   for (const auto& entry : std::filesystem::directory_iterator(dir.stateDir()))
     EXPECT_EQ(entry.path().filename().string().rfind("state.db", 0), 0u) << entry.path();
   for (const auto& entry : std::filesystem::directory_iterator(dir.stateDir()))
