@@ -57,9 +57,10 @@ struct ProcessIdentity {
   std::vector<std::string> environment = guestEnvironment({}, {});
   TerminalAccess terminal = TerminalAccess::Withhold;
   // The guest's cgroup.procs, open O_WRONLY|O_CLOEXEC (GuestCgroup::
-  // openProcsForChild), or -1: the child enters that cgroup first, before
-  // any other step, so no instruction of the guest runs outside it. Not
-  // owned: the caller keeps it open until the start has finished.
+  // openProcsForChild), or -1: the process enters that cgroup right after
+  // leaving the launcher's session and terminal, before any credential
+  // changes (ProcessStep::EnterCgroup), so no instruction of the guest runs
+  // outside it. Not owned: the caller keeps it open until the start ended.
   int cgroupProcsFd = -1;
 };
 
@@ -108,9 +109,9 @@ inline constexpr size_t kMaxLauncherFds = 4;
 // The steps, in the order they run.
 enum class ProcessStep : uint8_t {
   None = 0,
-  EnterCgroup,     // write 0 to the guest cgroup's cgroup.procs
   Session,         // setsid, or giving up the controlling terminal
   Terminal,        // a terminal on stdio replaced by /dev/null, or refused
+  EnterCgroup,     // write 0 to the guest cgroup's cgroup.procs
   ExecContext,     // SelinuxHost::setExecContext
   SetGroups,       // setgroups
   SetResGid,       // setresgid

@@ -12,7 +12,6 @@
 #include <cstdlib>
 #include <utility>
 
-#include "cgroup/enter_cgroup.h"
 #include "core/error.h"
 #include "core/unique_fd.h"
 #include "process/session.h"
@@ -74,17 +73,8 @@ void report(int fd, const ProcessStepFailure& failure) {
   }
 
   ProcessStepFailure failure;
-  // Into the guest's cgroup first, still as root (the write is checked
-  // against the opener's credentials anyway): every later step, and the
-  // guest, run inside it.
-  if (identity.cgroupProcsFd() >= 0) {
-    if (int err = enterCgroup(identity.cgroupProcsFd()); err != 0) {
-      failure.step = ProcessStep::EnterCgroup;
-      failure.errnum = err;
-      report(reportFd, failure);
-      ::_exit(kExitCannotRun);
-    }
-  }
+  // Enters the guest's cgroup too (ProcessStep::EnterCgroup), before any
+  // credential changes.
   if (!applyProcessIdentity(identity, host, &failure, reportFd, hooks)) {
     report(reportFd, failure);
     ::_exit(kExitCannotRun);
@@ -277,14 +267,6 @@ void execWithIdentity(const std::vector<std::string>& argv,
   };
 
   ProcessStepFailure failure;
-  if (identity.cgroupProcsFd() >= 0) {
-    if (int err = enterCgroup(identity.cgroupProcsFd()); err != 0) {
-      failure.step = ProcessStep::EnterCgroup;
-      failure.errnum = err;
-      reportOnCallersStderr();
-      throw Error(ExitCode::Failed, describeFailure(failure, identity, path), err);
-    }
-  }
   if (!applyProcessIdentity(identity, host, &failure, std::span<const int>(fds, count))) {
     reportOnCallersStderr();
     throw Error(exitCodeFor(failure), describeFailure(failure, identity, path), failure.errnum);
