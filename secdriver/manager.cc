@@ -682,7 +682,25 @@ std::vector<std::string> SecurityManager::recover() {
     for (const auto& warning : warnings) report.push_back("warning: " + warning);
     if (!failures.empty()) report.push_back(notRestored(guest->name, failures).what());
   }
+  recoverHostObjectsOfForgottenGuests(report);
   return report;
+}
+
+// A cgroup or link that could not be removed when its guest was restored
+// (processes still in the cgroup) outlives the guest record: try again.
+void SecurityManager::recoverHostObjectsOfForgottenGuests(std::vector<std::string>& report) {
+  if (!releaseHostObjects_) return;
+  for (const std::string& uuid : store_.guestsWithHostObjects()) {
+    // Under the write lock, as undoGuest: no prepare of that uuid can
+    // start between the check and the removal.
+    auto transaction = store_.begin();
+    if (store_.findGuest(uuid)) continue;  // its own restore or recover removes them
+    std::vector<std::string> warnings;
+    releaseHostObjects_(AuditGuest{"kvm", uuid, uuid}, warnings);
+    transaction->commit();
+    for (const auto& warning : warnings) report.push_back("warning: " + warning);
+    if (warnings.empty()) report.push_back("removed what guest " + uuid + " left on the host");
+  }
 }
 
 ProcessLabels SecurityManager::processLabels(const Domain& liveDomain) const {

@@ -135,6 +135,7 @@ class SecurityManager {
   std::vector<PlannedResource> planResources(Domain& domain, const Owner& owner);
   void labelResources(Domain& domain, const Owner& owner, std::vector<PlannedResource>& planned);
   void assignGuestInterfaces(Domain& domain);
+  void recoverHostObjectsOfForgottenGuests(std::vector<std::string>& report);
   void serveByFdPassing(const Owner& owner, const GuestResource& resource,
                         const std::string& path);
   // Restores and releases everything `uuid` holds and deletes the guest (and

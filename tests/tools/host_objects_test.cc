@@ -389,6 +389,32 @@ TEST_F(HostObjects, DevicesOffMakesNoCgroup) {
   EXPECT_TRUE(audited("cgroup", "deny").empty());
 }
 
+TEST_F(HostObjects, ACgroupStillInUseAtRestoreIsRemovedByALaterRecover) {
+  const std::string uuid = freshUuid();
+  writeGuest(dir_ / "g.xml", "cg-busy", uuid, {});
+  runInFreshNetns([&] {
+    mountCgroupDevices();
+    ASSERT_EQ(seclabel({"prepare", dir_ / "g.xml"}).code(), 0);
+    // Something the guest started outlives it, in its cgroup.
+    Child straggler({"/bin/sleep", "600"});
+    std::ofstream(cgroupPath(uuid) + "/cgroup.procs") << straggler.pid() << "\n";
+    Finished restored = seclabel({"restore", uuid});
+    EXPECT_EQ(restored.code(), 0) << restored.err;
+    EXPECT_TRUE(contains(restored.err, "still in it")) << restored.err;
+    EXPECT_TRUE(listGuests(config_, state_).empty()) << "the guest is restored";
+    EXPECT_TRUE(std::filesystem::is_directory(cgroupPath(uuid))) << "its cgroup is busy";
+
+    ::kill(straggler.pid(), SIGKILL);
+    straggler.wait();
+    Finished recovered = seclabel({"recover"});
+    EXPECT_EQ(recovered.code(), 0) << recovered.err;
+    EXPECT_TRUE(contains(recovered.out, "removed what guest " + uuid + " left on the host"))
+        << recovered.out;
+    EXPECT_FALSE(std::filesystem::exists(cgroupPath(uuid)));
+    EXPECT_EQ(seclabel({"recover"}).out, "nothing to recover\n");
+  });
+}
+
 // ---- crash ---------------------------------------------------------------
 
 TEST_F(HostObjects, RecoverRemovesTheCgroupAndLinksOfASigkilledLauncher) {
