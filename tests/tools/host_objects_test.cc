@@ -250,6 +250,32 @@ TEST_F(HostObjects, RunGivesTheGuestAMacvtapOnAListedParentAndDeletesItAtStop) {
   });
 }
 
+// exec replaces itself with the guest: the interface is given before the
+// execve, and the restore that follows the guest takes it back.
+TEST_F(HostObjects, ExecGivesTheInterfaceBeforeExecveAndRestoreTakesItBack) {
+  const std::string uuid = freshUuid();
+  writeGuest(dir_ / "g.xml", "net-exec", uuid,
+             {"<interface type='direct'><source dev='ve0' mode='bridge'/></interface>"});
+  runInFreshNetns([&] {
+    mountCgroupDevices();
+    ASSERT_TRUE(shell("ip link add ve0 type veth peer name ve1 && ip link set ve0 up"));
+    Finished done = seclabel({"exec", dir_ / "g.xml", "--", "/bin/sh", "-c",
+                              "echo {netdev:net0}; grep :devices: /proc/self/cgroup"});
+    ASSERT_EQ(done.code(), 0) << done.err;
+    EXPECT_TRUE(contains(done.out, "tap,id=net0,fd=")) << done.out;
+    EXPECT_TRUE(contains(done.out, ":devices:/" + parent_->name() + "/" + uuid + "\n"))
+        << done.out;
+    EXPECT_EQ(audited("net", "start").size(), 1u);
+    // The guest is gone, its macvtap is not: it outlives its fds.
+    EXPECT_NE(shellOutput("ip -o link show type macvtap"), "");
+    Finished restored = seclabel({"restore", uuid});
+    EXPECT_EQ(restored.code(), 0) << restored.err;
+    EXPECT_EQ(shellOutput("ip -o link show type macvtap"), "");
+    EXPECT_FALSE(std::filesystem::exists(cgroupPath(uuid)));
+    EXPECT_EQ(audited("net", "stop").size(), 1u);
+  });
+}
+
 TEST_F(HostObjects, PrepareKeepsGeneratedMacAndAliasInTheLiveXml) {
   const std::string uuid = freshUuid();
   writeGuest(dir_ / "g.xml", "net-live", uuid,
