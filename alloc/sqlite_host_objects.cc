@@ -58,10 +58,12 @@ void SqliteStore::removeGuestLink(const std::string& guestUuid, const std::strin
       .run();
 }
 
-std::vector<std::string> SqliteStore::guestsWithHostObjects() {
+std::vector<std::string> SqliteStore::forgottenGuestsWithHostObjects() {
+  // Through the partial indexes: only what outlived its guest is read, never
+  // a row per guest (recover runs this at the start of every command).
   auto query = db_.query(
-      "SELECT guest_uuid FROM guest_cgroups UNION SELECT guest_uuid FROM guest_links "
-      "ORDER BY 1");
+      "SELECT guest_uuid FROM guest_cgroups WHERE forgotten = 1 UNION "
+      "SELECT guest_uuid FROM guest_links WHERE forgotten = 1 ORDER BY 1");
   std::vector<std::string> uuids;
   while (query->step()) uuids.push_back(query->text(0));
   return uuids;

@@ -32,10 +32,14 @@ ALTER TABLE resources ADD COLUMN xattr_capability BLOB;
 // are unique among the store's guests). Self-contained (new tables only),
 // so it can take any place in the list of steps.
 constexpr const char* kGuestHostObjects = R"sql(
+-- forgotten = 1: the guest record was deleted while this stayed (it could
+-- not be removed); recover finds those through the partial indexes.
 CREATE TABLE guest_cgroups (
   guest_uuid TEXT PRIMARY KEY,
-  path       TEXT NOT NULL
+  path       TEXT NOT NULL,
+  forgotten  INTEGER NOT NULL DEFAULT 0 CHECK (forgotten IN (0, 1))
 ) WITHOUT ROWID;
+CREATE INDEX guest_cgroups_forgotten ON guest_cgroups (forgotten) WHERE forgotten = 1;
 CREATE TABLE guest_links (
   guest_uuid     TEXT    NOT NULL,
   tag            TEXT    NOT NULL,   -- IFLA_IFALIAS, seclabel:UUID:ALIAS
@@ -45,13 +49,16 @@ CREATE TABLE guest_links (
   kind           TEXT    NOT NULL,
   parent_index   INTEGER,
   parent_address TEXT,
+  forgotten      INTEGER NOT NULL DEFAULT 0 CHECK (forgotten IN (0, 1)),
   PRIMARY KEY (guest_uuid, tag)
 ) WITHOUT ROWID;
+CREATE INDEX guest_links_forgotten ON guest_links (forgotten) WHERE forgotten = 1;
 CREATE TABLE guest_macs (
   mac        TEXT NOT NULL,
   guest_uuid TEXT NOT NULL,
   PRIMARY KEY (mac, guest_uuid)
 ) WITHOUT ROWID;
+CREATE INDEX guest_macs_by_guest ON guest_macs (guest_uuid);
 )sql";
 
 // migrations[i] brings the schema from version i to i + 1. Never edit a

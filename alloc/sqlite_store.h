@@ -55,7 +55,7 @@ class SqliteStore final : public Store {
   void recordGuestLink(const std::string& guestUuid, const GuestLinkRecord& link) override;
   std::vector<GuestLinkRecord> guestLinksOf(const std::string& guestUuid) override;
   void removeGuestLink(const std::string& guestUuid, const std::string& tag) override;
-  std::vector<std::string> guestsWithHostObjects() override;
+  std::vector<std::string> forgottenGuestsWithHostObjects() override;
   void recordGuestMacs(const std::string& guestUuid, const std::vector<std::string>& macs) override;
   bool macAddressTaken(const std::string& mac, const std::string& exceptGuestUuid) override;
 

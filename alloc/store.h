@@ -243,7 +243,8 @@ class Store {
   virtual std::optional<GuestRecord> findGuest(const std::string& nameOrUuid) = 0;
   // Ordered by name.
   virtual std::vector<GuestRecord> listGuests() = 0;
-  // Removes the record, its fd-passed disks and MAC addresses. Identities, remembered
+  // Removes the record, its fd-passed disks and MAC addresses; a cgroup or
+  // link still recorded is marked for forgottenGuestsWithHostObjects. Identities, remembered
   // resources and intents are not touched: release/forget them first.
   virtual void deleteGuest(const std::string& uuid) = 0;
 
@@ -284,9 +285,10 @@ class Store {
   virtual void recordGuestLink(const std::string& guestUuid, const GuestLinkRecord& link) = 0;
   virtual std::vector<GuestLinkRecord> guestLinksOf(const std::string& guestUuid) = 0;
   virtual void removeGuestLink(const std::string& guestUuid, const std::string& tag) = 0;
-  // Guests with a cgroup or a link recorded (recover: leftovers of guests
-  // whose record is gone).
-  virtual std::vector<std::string> guestsWithHostObjects() = 0;
+  // Guests whose record was deleted (deleteGuest) while a cgroup or link of
+  // theirs stayed recorded because it could not be removed: recover tries
+  // again. Reads only those rows, however many guests the store has.
+  virtual std::vector<std::string> forgottenGuestsWithHostObjects() = 0;
   // MAC addresses given to a guest's interfaces (its live XML's), so that a
   // generated address is unique among the store's guests. deleteGuest
   // forgets them.

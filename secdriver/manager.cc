@@ -690,7 +690,7 @@ std::vector<std::string> SecurityManager::recover() {
 // (processes still in the cgroup) outlives the guest record: try again.
 void SecurityManager::recoverHostObjectsOfForgottenGuests(std::vector<std::string>& report) {
   if (!releaseHostObjects_) return;
-  for (const std::string& uuid : store_.guestsWithHostObjects()) {
+  for (const std::string& uuid : store_.forgottenGuestsWithHostObjects()) {
     // Under the write lock, as undoGuest: no prepare of that uuid can
     // start between the check and the removal.
     auto transaction = store_.begin();

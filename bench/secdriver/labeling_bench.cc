@@ -136,7 +136,7 @@ class TimedStore final : public Store {
   void removeGuestLink(const std::string& g, const std::string& t) override {
     TIMED(removeGuestLink(g, t));
   }
-  std::vector<std::string> guestsWithHostObjects() override { TIMED(guestsWithHostObjects()); }
+  std::vector<std::string> forgottenGuestsWithHostObjects() override { TIMED(forgottenGuestsWithHostObjects()); }
   void recordGuestMacs(const std::string& g, const std::vector<std::string>& m) override {
     TIMED(recordGuestMacs(g, m));
   }

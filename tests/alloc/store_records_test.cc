@@ -233,10 +233,10 @@ TEST_F(StoreRecords, CgroupPathIsKeptPerGuestUntilRemoved) {
   store = openSqliteStore(dir.stateDir());
   EXPECT_EQ(store->guestCgroupOf(kUuidA), "/sys/fs/cgroup/devices/seclabel/" + kUuidA);
   EXPECT_EQ(store->guestCgroupOf(kUuidB), std::nullopt);
-  EXPECT_EQ(store->guestsWithHostObjects(), std::vector<std::string>{kUuidA});
+  EXPECT_TRUE(store->forgottenGuestsWithHostObjects().empty()) << "its guest is not deleted";
   store->removeGuestCgroup(kUuidA);
   EXPECT_EQ(store->guestCgroupOf(kUuidA), std::nullopt);
-  EXPECT_TRUE(store->guestsWithHostObjects().empty());
+  EXPECT_TRUE(store->forgottenGuestsWithHostObjects().empty());
 }
 
 TEST_F(StoreRecords, LinkIntentIsCompletedInPlaceOnceTheKernelMadeTheLink) {
@@ -255,10 +255,14 @@ TEST_F(StoreRecords, LinkIntentIsCompletedInPlaceOnceTheKernelMadeTheLink) {
   EXPECT_TRUE(store->guestLinksOf(kUuidB).empty());
   // Kept apart from the guest record: deleting the guest leaves it for recover.
   store->putGuest(guestRecord(kUuidA, "web"));
+  store->setGuestCgroup(kUuidA, "/sys/fs/cgroup/devices/seclabel/" + kUuidA);
   store->deleteGuest(kUuidA);
   EXPECT_EQ(store->guestLinksOf(kUuidA).size(), 1u);
+  EXPECT_EQ(store->forgottenGuestsWithHostObjects(), std::vector<std::string>{kUuidA});
   store->removeGuestLink(kUuidA, tag);
+  store->removeGuestCgroup(kUuidA);
   EXPECT_TRUE(store->guestLinksOf(kUuidA).empty());
+  EXPECT_TRUE(store->forgottenGuestsWithHostObjects().empty());
 }
 
 TEST_F(StoreRecords, AMacAddressIsTakenOnlyByAnotherGuestUntilItIsDeleted) {
