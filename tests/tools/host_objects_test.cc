@@ -481,23 +481,27 @@ TEST_F(HostObjects, RecoverRemovesTheCgroupAndLinksOfASigkilledLauncher) {
 }
 
 // A launcher killed after it recorded a link's intent and before it learned
-// what the kernel made leaves a record without an ifindex: recover finds the
-// link by its tag.
-TEST_F(HostObjects, RecoverFindsALinkByItsTagWhenItsRecordHasNoIfindex) {
+// what the kernel made leaves a record without an ifindex (its guest stays
+// prepared): the guest's restore finds the link by its tag.
+TEST_F(HostObjects, RestoreFindsALinkByItsTagWhenItsRecordHasNoIfindex) {
   if (::access("/usr/bin/sqlite3", X_OK) != 0) GTEST_SKIP() << "no sqlite3 command";
   const std::string uuid = freshUuid();
   const std::string tag = "seclabel:" + uuid + ":net0";
+  writeGuest(dir_ / "g.xml", "net-tag", uuid,
+             {"<interface type='direct'><source dev='ve0' mode='bridge'/></interface>"});
   runInFreshNetns([&] {
+    mountCgroupDevices();
     ASSERT_TRUE(shell("ip link add ve0 type veth peer name ve1 && "
                       "ip link add link ve0 name mvt0 type macvtap mode bridge && "
                       "ip link set mvt0 alias " + tag + " && "
                       "ip link add link ve0 name mvt1 type macvtap mode bridge"));
-    ASSERT_EQ(seclabel({"list"}).code(), 0);  // makes the store
+    ASSERT_EQ(seclabel({"prepare", dir_ / "g.xml"}).code(), 0);
+    // What the killed launcher committed before creating its macvtap.
     ASSERT_TRUE(shell("sqlite3 " + state_ + "/state.db \"INSERT INTO guest_links "
                       "(guest_uuid, tag, mac, ifindex, name, kind) VALUES ('" + uuid + "', '" +
                       tag + "', '52:54:00:00:00:01', NULL, '', 'macvtap')\""));
-    Finished recovered = seclabel({"recover"});
-    EXPECT_EQ(recovered.code(), 0) << recovered.err;
+    Finished restored = seclabel({"restore", uuid});
+    EXPECT_EQ(restored.code(), 0) << restored.err;
     EXPECT_FALSE(linkExists("mvt0")) << "the tagged link is deleted";
     EXPECT_TRUE(linkExists("mvt1")) << "an untagged one is not seclabel's";
     EXPECT_TRUE(audited("net", "stop").empty()) << "it was never given to a guest";
