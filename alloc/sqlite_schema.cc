@@ -26,6 +26,41 @@ ALTER TABLE resources ADD COLUMN xattr_acl_default BLOB;
 ALTER TABLE resources ADD COLUMN xattr_capability BLOB;
 )sql";
 
+// Schema step "host objects of guests": the cgroup and the links a guest's
+// launcher made (recorded before they are made, so restore and recover
+// remove them), and the MAC addresses its interfaces use (generated ones
+// are unique among the store's guests). Self-contained (new tables only),
+// so it can take any place in the list of steps.
+constexpr const char* kGuestHostObjects = R"sql(
+-- forgotten = 1: the guest record was deleted while this stayed (it could
+-- not be removed); recover finds those through the partial indexes.
+CREATE TABLE guest_cgroups (
+  guest_uuid TEXT PRIMARY KEY,
+  path       TEXT NOT NULL,
+  forgotten  INTEGER NOT NULL DEFAULT 0 CHECK (forgotten IN (0, 1))
+) WITHOUT ROWID;
+CREATE INDEX guest_cgroups_forgotten ON guest_cgroups (forgotten) WHERE forgotten = 1;
+CREATE TABLE guest_links (
+  guest_uuid     TEXT    NOT NULL,
+  tag            TEXT    NOT NULL,   -- IFLA_IFALIAS, seclabel:UUID:ALIAS
+  mac            TEXT    NOT NULL,
+  ifindex        INTEGER,            -- NULL until the kernel made it
+  name           TEXT    NOT NULL,
+  kind           TEXT    NOT NULL,
+  parent_index   INTEGER,
+  parent_address TEXT,
+  forgotten      INTEGER NOT NULL DEFAULT 0 CHECK (forgotten IN (0, 1)),
+  PRIMARY KEY (guest_uuid, tag)
+) WITHOUT ROWID;
+CREATE INDEX guest_links_forgotten ON guest_links (forgotten) WHERE forgotten = 1;
+CREATE TABLE guest_macs (
+  mac        TEXT NOT NULL,
+  guest_uuid TEXT NOT NULL,
+  PRIMARY KEY (mac, guest_uuid)
+) WITHOUT ROWID;
+CREATE INDEX guest_macs_by_guest ON guest_macs (guest_uuid);
+)sql";
+
 // migrations[i] brings the schema from version i to i + 1. Never edit a
 // step that has shipped: append a new one. docs/store.md describes the
 // tables.
@@ -121,6 +156,8 @@ CREATE INDEX intents_by_guest ON intents (guest_uuid);
 )sql",
       // 1 -> 2
       kResourceHandlesAndExactXattrs,
+      // 2 -> 3
+      kGuestHostObjects,
   };
   return steps;
 }

@@ -464,6 +464,10 @@ std::vector<GuestRecord> SqliteStore::listGuests() {
 void SqliteStore::deleteGuest(const std::string& uuid) {
   atomically([&] {
     db_.query("DELETE FROM fd_passed_disks WHERE guest_uuid = ?1")->bind(1, uuid).run();
+    db_.query("DELETE FROM guest_macs WHERE guest_uuid = ?1")->bind(1, uuid).run();
+    // What could not be removed stays, marked for recover.
+    db_.query("UPDATE guest_cgroups SET forgotten = 1 WHERE guest_uuid = ?1")->bind(1, uuid).run();
+    db_.query("UPDATE guest_links SET forgotten = 1 WHERE guest_uuid = ?1")->bind(1, uuid).run();
     db_.query("DELETE FROM guests WHERE uuid = ?1")->bind(1, uuid).run();
   });
 }

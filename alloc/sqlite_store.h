@@ -2,7 +2,8 @@
 //
 // Its methods are spread over files by concern: sqlite_store.cc (opening,
 // transactions, guests, fd-passed disks, intents), sqlite_identities.cc
-// (allocation), sqlite_resources.cc (remembered originals).
+// (allocation), sqlite_resources.cc (remembered originals),
+// sqlite_host_objects.cc (cgroups, links and MAC addresses of guests).
 #pragma once
 
 #include <functional>
@@ -47,6 +48,16 @@ class SqliteStore final : public Store {
   void addFdPassedDisk(const std::string& guestUuid, const FdPassedDisk& disk) override;
   std::vector<FdPassedDisk> fdPassedDisksOf(const std::string& guestUuid) override;
   void removeFdPassedDisks(const std::string& guestUuid) override;
+
+  void setGuestCgroup(const std::string& guestUuid, const std::string& path) override;
+  std::optional<std::string> guestCgroupOf(const std::string& guestUuid) override;
+  void removeGuestCgroup(const std::string& guestUuid) override;
+  void recordGuestLink(const std::string& guestUuid, const GuestLinkRecord& link) override;
+  std::vector<GuestLinkRecord> guestLinksOf(const std::string& guestUuid) override;
+  void removeGuestLink(const std::string& guestUuid, const std::string& tag) override;
+  std::vector<std::string> forgottenGuestsWithHostObjects() override;
+  void recordGuestMacs(const std::string& guestUuid, const std::vector<std::string>& macs) override;
+  bool macAddressTaken(const std::string& mac, const std::string& exceptGuestUuid) override;
 
   int64_t recordIntent(const std::string& guestUuid, IntentKind kind,
                        const std::string& payloadJson) override;

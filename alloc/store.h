@@ -144,6 +144,24 @@ struct FdPassedDisk {
   bool operator==(const FdPassedDisk&) const = default;
 };
 
+// Host objects seclabel makes for a running guest outside the file system
+// (docs/network.md, docs/devices.md): recorded before they are made, so
+// that restore and recover find and remove them.
+//
+// A link (tap, macvtap) the launcher creates. `tag` (IFLA_IFALIAS,
+// "seclabel:UUID:ALIAS") is known before the link exists; the rest once the
+// kernel made it (ifindex unset: recover looks the tag up instead).
+struct GuestLinkRecord {
+  std::string tag;
+  std::string mac;  // the guest's MAC, for the stop record
+  std::optional<int64_t> ifindex;
+  std::string name;
+  std::string kind;  // "tun" or "macvtap"
+  std::optional<int64_t> parentIndex;      // passthrough macvtap only
+  std::optional<std::string> parentAddress;  // its parent's own MAC, aa:bb:..
+  bool operator==(const GuestLinkRecord&) const = default;
+};
+
 // Intents: recorded (and committed) before acting, completed after.
 //   Prepare         a prepare of guestUuid has begun; recover undoes it unless
 //                   completed (restore every remembered resource of the
@@ -231,7 +249,8 @@ class SECLABEL_API Store {
   virtual std::optional<GuestRecord> findGuest(const std::string& nameOrUuid) = 0;
   // Ordered by name.
   virtual std::vector<GuestRecord> listGuests() = 0;
-  // Removes the record and its fd-passed disks. Identities, remembered
+  // Removes the record, its fd-passed disks and MAC addresses; a cgroup or
+  // link still recorded is marked for forgottenGuestsWithHostObjects. Identities, remembered
   // resources and intents are not touched: release/forget them first.
   virtual void deleteGuest(const std::string& uuid) = 0;
 
@@ -259,6 +278,30 @@ class SECLABEL_API Store {
   virtual void addFdPassedDisk(const std::string& guestUuid, const FdPassedDisk& disk) = 0;
   virtual std::vector<FdPassedDisk> fdPassedDisksOf(const std::string& guestUuid) = 0;
   virtual void removeFdPassedDisks(const std::string& guestUuid) = 0;
+
+  // ---- host objects of a guest (cgroup, links, MAC addresses) -------------
+  // Kept apart from the guest record: they outlive it when they could not
+  // be removed, so a later recover still finds them.
+
+  // The guest's cgroup directory; recorded (durably) before it is created.
+  virtual void setGuestCgroup(const std::string& guestUuid, const std::string& path) = 0;
+  virtual std::optional<std::string> guestCgroupOf(const std::string& guestUuid) = 0;
+  virtual void removeGuestCgroup(const std::string& guestUuid) = 0;
+  // Inserts or replaces the record with (guestUuid, link.tag); durable.
+  virtual void recordGuestLink(const std::string& guestUuid, const GuestLinkRecord& link) = 0;
+  virtual std::vector<GuestLinkRecord> guestLinksOf(const std::string& guestUuid) = 0;
+  virtual void removeGuestLink(const std::string& guestUuid, const std::string& tag) = 0;
+  // Guests whose record was deleted (deleteGuest) while a cgroup or link of
+  // theirs stayed recorded because it could not be removed: recover tries
+  // again. Reads only those rows, however many guests the store has.
+  virtual std::vector<std::string> forgottenGuestsWithHostObjects() = 0;
+  // MAC addresses given to a guest's interfaces (its live XML's), so that a
+  // generated address is unique among the store's guests. deleteGuest
+  // forgets them.
+  virtual void recordGuestMacs(const std::string& guestUuid,
+                               const std::vector<std::string>& macs) = 0;
+  // Whether a guest other than `exceptGuestUuid` has `mac` ("52:54:00:..").
+  virtual bool macAddressTaken(const std::string& mac, const std::string& exceptGuestUuid) = 0;
 
   // ---- intent journal -----------------------------------------------------
 

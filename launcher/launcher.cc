@@ -13,6 +13,8 @@
 #include "fdpass/fdset.h"
 #include "audit/audit.h"
 #include "launcher/exec_witness.h"
+#include "launcher/host_objects.h"
+#include "launcher/launch_cgroup.h"
 #include "secdriver/process_liveness.h"
 #include "process/process_spawn.h"
 #include "process/session.h"
@@ -125,6 +127,7 @@ void checkLaunchInput(const Domain& domain, const std::vector<std::string>& argv
   for (const Disk& disk : domain.disks)
     if (disk.source && !disk.target.empty()) declared[disk.target] = disk.source->path;
   (void)expandDiskPlaceholders(argvTemplate, declared);
+  checkHostObjectInput(domain, argvTemplate);  // {netdev:ALIAS}, {mac:ALIAS}
   for (int fd : options.keepFds) {
     if (fd < 0 || ::fcntl(fd, F_GETFD) < 0)
       throw Error::invalidInput("cannot keep fd " + std::to_string(fd) +
@@ -152,9 +155,13 @@ GuestLaunch prepareLaunch(SecurityManager& manager, Domain domain,
     launch.preparedHere = true;
   }
   try {
+    launch.hostObjects = openLaunchHostObjects(manager, launch.record, launch.live,
+                                               launch.preparedHere, argvTemplate);
     std::vector<UniqueFd> inherited;
     auto disks = diskArguments(manager, launch, argvTemplate, inherited);
-    launch.argv = expandDiskPlaceholders(argvTemplate, disks);
+    // Network values first: they hold no '{', so no disk path can smuggle
+    // in a placeholder of another kind.
+    launch.argv = expandDiskPlaceholders(launch.hostObjects->network->expand(argvTemplate), disks);
     launch.argv[0] = resolveCommand(launch.argv[0]);
 
     ProcessLabels labels = manager.processLabels(launch.live);
@@ -173,9 +180,14 @@ GuestLaunch prepareLaunch(SecurityManager& manager, Domain domain,
     identity.terminal = options.terminal;
     identity.keepFds = options.keepFds;
     for (const UniqueFd& fd : inherited) identity.keepFds.push_back(fd.get());
+    // Exactly the network fds the command names: the child clears their
+    // close-on-exec flag (ProcessStep::KeepFd), nothing else gets them.
+    for (int fd : launch.hostObjects->network->guestFds()) identity.keepFds.push_back(fd);
+    identity.cgroupProcsFd = launch.hostObjects->cgroupProcs.get();
     launch.identity = PreparedIdentity::prepare(identity, manager.selinuxHost());
     launch.inheritedFds = std::move(inherited);
   } catch (const Error&) {
+    launch.hostObjects.reset();  // uncommitted links go first
     if (launch.preparedHere) manager.restore(launch.record.uuid);
     throw;
   }
@@ -208,6 +220,10 @@ void execGuest(SecurityManager& manager, GuestLaunch& launch) {
     }
   }
   const int reportFd = witness ? witness->reportFd() : -1;
+  // This process becomes the guest: nothing of ours runs after a successful
+  // execve, so the interfaces are given (commit, reason=start) before it.
+  // A failed execve leaves the guest recorded; its restore takes them back.
+  if (launch.hostObjects) launch.hostObjects->network->started();
   try {
     execWithIdentity(launch.argv, *launch.identity, manager.selinuxHost(),
                      std::span<const int>(&reportFd, witness ? 1 : 0));
@@ -245,6 +261,11 @@ pid_t spawnGuest(SecurityManager& manager, GuestLaunch& launch) {
     throw;
   }
   launch.inheritedFds.clear();  // the guest has its copies now
+  if (launch.hostObjects) {
+    launch.hostObjects->network->started();
+    launch.hostObjects->network->closeFds();  // the guest has its copies now
+    launch.hostObjects->cgroupProcs.reset();
+  }
   auditControl(manager, launch, AuditControlOp::Start, "booted", child->pid(),
                AuditOutcome::Success);
   return child->pid();
@@ -263,6 +284,7 @@ int runGuest(SecurityManager& manager, GuestLaunch& launch) {
     pid = spawnGuest(manager, launch);
   } catch (const Error&) {
     sigprocmask(SIG_SETMASK, &previous, nullptr);
+    launch.hostObjects.reset();  // uncommitted links go first
     if (launch.preparedHere) manager.restore(launch.record.uuid);
     throw;
   }
@@ -279,6 +301,10 @@ int runGuest(SecurityManager& manager, GuestLaunch& launch) {
 
   auditControl(manager, launch, AuditControlOp::Stop,
                WIFSIGNALED(status) ? "destroyed" : "shutdown", pid, AuditOutcome::Success);
+  // What the guest left running in its cgroup (its own children) goes with
+  // it, so the restore can remove the cgroup.
+  if (launch.hostObjects && launch.hostObjects->cgroup)
+    emptyGuestCgroup(*launch.hostObjects->cgroup);
   manager.restore(launch.record.uuid);
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);

@@ -16,6 +16,7 @@
 
 #include <sys/types.h>
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -44,6 +45,8 @@ struct LaunchOptions {
   TerminalAccess terminal = TerminalAccess::Withhold;
 };
 
+struct LaunchHostObjects;  // launcher/host_objects.h
+
 struct GuestLaunch {
   GuestRecord record;
   Domain live;                           // with every driver's label
@@ -51,6 +54,9 @@ struct GuestLaunch {
   std::vector<UniqueFd> inheritedFds;    // fd-passed disk fds, kept across exec
   std::optional<PreparedIdentity> identity;  // set by prepareLaunch
   bool preparedHere = false;             // false: the guest was prepared before
+  // Its cgroup and network devices (launcher/host_objects.h); shared_ptr
+  // only so that this header needs no definition of it.
+  std::shared_ptr<LaunchHostObjects> hostObjects;
 };
 
 // Prepares `domain` unless the store already has it prepared (then its live

@@ -2,6 +2,8 @@
 
 #include <iostream>
 
+#include "launcher/host_objects.h"
+
 namespace seclabel {
 
 Session openSession(const SessionOptions& options, SessionKind kind) {
@@ -22,6 +24,8 @@ Session openSession(const SessionOptions& options, SessionKind kind) {
   session.manager =
       std::make_unique<SecurityManager>(session.config, *session.store, *session.selinux, warn);
   session.manager->setAudit(session.audit.get());
+  // Restore and recover remove the guest's cgroup and links too.
+  session.manager->setHostObjectRelease(hostObjectRelease(*session.store, session.audit.get()));
   // Whatever a crashed seclabel left half done is undone before new work.
   if (kind == SessionKind::Mutating) session.recovered = session.manager->recover();
   return session;

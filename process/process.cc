@@ -13,6 +13,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "cgroup/enter_cgroup.h"
 #include "core/error.h"
 #include "core/nss.h"
 #include "process/proc_status.h"
@@ -230,6 +231,8 @@ std::string describeFailure(const ProcessStepFailure& failure,
       return withErrno("cannot clear the ambient capabilities");
     case ProcessStep::NoNewPrivs:
       return withErrno("cannot set no_new_privs");
+    case ProcessStep::EnterCgroup:
+      return withErrno("cannot enter the guest's cgroup");
     case ProcessStep::KeepFd:
       return withErrno("cannot keep fd " + std::to_string(failure.detail) +
                        " open for the guest");
@@ -310,6 +313,19 @@ bool applyProcessIdentity(const PreparedIdentity& identity, SelinuxHost& host,
   if (identity.terminal() == TerminalAccess::Withhold &&
       !withholdTerminals(keep.data(), keep.size(), failure)) {
     return false;
+  }
+
+  // 0b. Into the guest's cgroup, before anything of the guest's identity
+  // and long before its command runs. After step 0, not before it: leaving
+  // a session in place opens /dev/tty and withholding a terminal opens
+  // /dev/null, both the launcher's own acts, which the guest's device ACL
+  // need not allow (it has no /dev/tty rule, and device_acl may leave out
+  // /dev/null).
+  if (identity.cgroupProcsFd() >= 0) {
+    if (int err = enterCgroup(identity.cgroupProcsFd()); err != 0) {
+      fail(failure, ProcessStep::EnterCgroup, err);
+      return false;
+    }
   }
 
   // 1. The exec context first, while still root: a credential change makes

@@ -60,6 +60,12 @@ struct ProcessIdentity {
   // launcher's own is passed on (core/environment.h).
   std::vector<std::string> environment = guestEnvironment({}, {});
   TerminalAccess terminal = TerminalAccess::Withhold;
+  // The guest's cgroup.procs, open O_WRONLY|O_CLOEXEC (GuestCgroup::
+  // openProcsForChild), or -1: the process enters that cgroup right after
+  // leaving the launcher's session and terminal, before any credential
+  // changes (ProcessStep::EnterCgroup), so no instruction of the guest runs
+  // outside it. Not owned: the caller keeps it open until the start ended.
+  int cgroupProcsFd = -1;
 };
 
 // `[dac] groups` names (or "+N" numbers) as gids, through NSS. Runs before
@@ -91,6 +97,7 @@ class SECLABEL_API PreparedIdentity {
   const std::vector<int>& keepFds() const { return identity_.keepFds; }
   const std::vector<std::string>& environment() const { return identity_.environment; }
   TerminalAccess terminal() const { return identity_.terminal; }
+  int cgroupProcsFd() const { return identity_.cgroupProcsFd; }
   int lastCapability() const { return lastCapability_; }
 
  private:
@@ -108,6 +115,7 @@ enum class ProcessStep : uint8_t {
   None = 0,
   Session,         // setsid, or giving up the controlling terminal
   Terminal,        // a terminal on stdio replaced by /dev/null, or refused
+  EnterCgroup,     // write 0 to the guest cgroup's cgroup.procs
   ExecContext,     // SelinuxHost::setExecContext
   SetGroups,       // setgroups
   SetResGid,       // setresgid

@@ -73,6 +73,8 @@ void report(int fd, const ProcessStepFailure& failure) {
   }
 
   ProcessStepFailure failure;
+  // Enters the guest's cgroup too (ProcessStep::EnterCgroup), before any
+  // credential changes.
   if (!applyProcessIdentity(identity, host, &failure, reportFd, hooks)) {
     report(reportFd, failure);
     ::_exit(kExitCannotRun);

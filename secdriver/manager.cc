@@ -18,6 +18,7 @@
 #include "secdriver/process_liveness.h"
 #include "secdriver/safe_file.h"
 #include "secdriver/selinux_driver.h"
+#include "xml/interfaces.h"
 #include "xml/xml.h"
 
 namespace seclabel {
@@ -101,6 +102,7 @@ SecurityDriver* SecurityManager::driverFor(const std::string& model) const {
 GuestRecord SecurityManager::prepare(Domain& domain) {
   requireAuditBeforeChanges();
   resolveSeclabelModels(domain, config_.securityDrivers);
+  requireSupportedInterfaces(domain);  // before anything is allocated
   if (driverFor("selinux") && !selinux_.enabled() && warn_)
     warn_("SELinux is disabled on this host: selinux labels are allocated, written and "
           "reported, but the guest process context is not enforced");
@@ -135,6 +137,7 @@ GuestRecord SecurityManager::prepare(Domain& domain) {
     auto transaction = store_.begin();
     store_.putGuest(record);  // a duplicate name or uuid stops here, nothing done
     intent = store_.recordIntent(record.uuid, IntentKind::Prepare, workerPayload());
+    assignGuestInterfaces(domain);
     for (const auto& driver : drivers_) {
       Seclabel& seclabel = *domain.seclabelFor(driver->model());
       try {
@@ -170,6 +173,20 @@ GuestRecord SecurityManager::prepare(Domain& domain) {
     throw;
   }
   return record;
+}
+
+// Aliases and MAC addresses for the live XML (docs/network.md), under the
+// prepare's write lock: a generated address is checked against every guest
+// of the store and recorded in the same transaction, so two concurrent
+// prepares never take one address.
+void SecurityManager::assignGuestInterfaces(Domain& domain) {
+  if (domain.interfaces.empty()) return;
+  assignInterfaceDefaults(domain, systemRandomBytes(), [&](const MacAddress& mac) {
+    return store_.macAddressTaken(mac.format(), domain.uuid);
+  });
+  std::vector<std::string> macs;
+  for (const Interface& interface : domain.interfaces) macs.push_back(interface.mac->format());
+  store_.recordGuestMacs(domain.uuid, macs);
 }
 
 // The disk is opened by seclabel and handed to QEMU as an fd (fdpass/).
@@ -508,6 +525,7 @@ std::vector<Error> SecurityManager::undoGuestLocked(
     keepUnrestoredGuest(uuid, intentToComplete);
     return failures;
   }
+  if (releaseHostObjects_) releaseHostObjects_(guest, warnings);
   store_.removeFdPassedDisks(uuid);
   store_.releaseAllOf(uuid);
   store_.deleteGuest(uuid);
@@ -664,7 +682,25 @@ std::vector<std::string> SecurityManager::recover() {
     for (const auto& warning : warnings) report.push_back("warning: " + warning);
     if (!failures.empty()) report.push_back(notRestored(guest->name, failures).what());
   }
+  recoverHostObjectsOfForgottenGuests(report);
   return report;
+}
+
+// A cgroup or link that could not be removed when its guest was restored
+// (processes still in the cgroup) outlives the guest record: try again.
+void SecurityManager::recoverHostObjectsOfForgottenGuests(std::vector<std::string>& report) {
+  if (!releaseHostObjects_) return;
+  for (const std::string& uuid : store_.forgottenGuestsWithHostObjects()) {
+    // Under the write lock, as undoGuest: no prepare of that uuid can
+    // start between the check and the removal.
+    auto transaction = store_.begin();
+    if (store_.findGuest(uuid)) continue;  // its own restore or recover removes them
+    std::vector<std::string> warnings;
+    releaseHostObjects_(AuditGuest{"kvm", uuid, uuid}, warnings);
+    transaction->commit();
+    for (const auto& warning : warnings) report.push_back("warning: " + warning);
+    if (warnings.empty()) report.push_back("removed what guest " + uuid + " left on the host");
+  }
 }
 
 ProcessLabels SecurityManager::processLabels(const Domain& liveDomain) const {

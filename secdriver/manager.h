@@ -59,6 +59,14 @@ struct GuestInfo {
   std::vector<SecurityInfo> security;  // stack order
 };
 
+// Removes what a guest has outside the file system (its cgroup, the links
+// its launcher created) when the guest is restored or recovered. Set by the
+// launcher layer (launcher/host_objects.h), which knows those objects; the
+// manager only says when. Problems become one-line `warnings`; whatever
+// could not be removed stays recorded in the store for a later recover.
+using HostObjectRelease =
+    std::function<void(const AuditGuest& guest, std::vector<std::string>& warnings)>;
+
 class SECLABEL_API SecurityManager {
  public:
   // `warn` receives one-line warnings (e.g. selinux on a host without it).
@@ -72,6 +80,7 @@ class SECLABEL_API SecurityManager {
   const std::vector<std::unique_ptr<SecurityDriver>>& drivers() const { return drivers_; }
 
   void setHooks(ManagerHooks hooks) { hooks_ = std::move(hooks); }
+  void setHostObjectRelease(HostObjectRelease release) { releaseHostObjects_ = std::move(release); }
   // Where audit records go (none when unset).
   void setAudit(AuditLog* audit) { audit_ = audit; }
   AuditLog* auditLog() { return audit_; }
@@ -125,6 +134,8 @@ class SECLABEL_API SecurityManager {
   struct PlannedResource;
   std::vector<PlannedResource> planResources(Domain& domain, const Owner& owner);
   void labelResources(Domain& domain, const Owner& owner, std::vector<PlannedResource>& planned);
+  void assignGuestInterfaces(Domain& domain);
+  void recoverHostObjectsOfForgottenGuests(std::vector<std::string>& report);
   void serveByFdPassing(const Owner& owner, const GuestResource& resource,
                         const std::string& path);
   // Restores and releases everything `uuid` holds and deletes the guest (and
@@ -150,6 +161,7 @@ class SECLABEL_API SecurityManager {
   std::function<void(const std::string&)> warn_;
   std::vector<std::unique_ptr<SecurityDriver>> drivers_;
   ManagerHooks hooks_;
+  HostObjectRelease releaseHostObjects_;
   AuditLog* audit_ = nullptr;
 };
 

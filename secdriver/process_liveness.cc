@@ -3,16 +3,22 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <sstream>
 #include <string>
 
 namespace seclabel {
 
 std::optional<uint64_t> processStartTime(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat;
-  if (!std::getline(in, stat)) return std::nullopt;
+  // "re": close-on-exec (an ifstream cannot ask for it), so no child the
+  // launcher starts meanwhile inherits it.
+  const std::string path = "/proc/" + std::to_string(pid) + "/stat";
+  std::FILE* file = std::fopen(path.c_str(), "re");
+  if (!file) return std::nullopt;
+  char line[1024];
+  const bool read = std::fgets(line, sizeof line, file) != nullptr;
+  std::fclose(file);
+  if (!read) return std::nullopt;
+  std::string stat(line);
   // comm (field 2) may hold spaces and parentheses: fields restart after the
   // last ')'. Field 3 is the state, field 22 the start time.
   auto close = stat.rfind(')');

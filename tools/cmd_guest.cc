@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "launcher/launch_cgroup.h"
 #include "tools/commands.h"
 #include "tools/session.h"
 #include "xml/xml.h"
@@ -28,6 +29,12 @@ nlohmann::json labelsJson(const GuestRecord& record) {
   return labels;
 }
 
+// The guest's cgroup directory, or null when it has none.
+nlohmann::json cgroupJson(Store& store, const GuestRecord& record) {
+  std::optional<std::string> path = store.guestCgroupOf(record.uuid);
+  return path ? nlohmann::json(*path) : nlohmann::json();
+}
+
 nlohmann::json pidJson(const GuestRecord& record) {
   return record.pid ? nlohmann::json(*record.pid) : nlohmann::json();
 }
@@ -36,6 +43,12 @@ int prepare(const GlobalOptions& global, const std::string& file) {
   Domain domain = parseDomainFile(file);
   Session session = openSession(global, SessionKind::Mutating);
   session.manager->prepare(domain);
+  try {
+    setUpGuestCgroup(*session.manager, domain);
+  } catch (const Error&) {
+    session.manager->restore(domain.uuid);  // all or nothing, as for a driver failure
+    throw;
+  }
   std::cout << formatDomainXml(domain, XmlForm::Live);
   return 0;
 }
@@ -71,6 +84,7 @@ int list(const GlobalOptions& global, bool json) {
                      {"state", guestStateName(guest.state)},
                      {"pid", pidJson(guest)},
                      {"host", guest.host},
+                     {"cgroup", cgroupJson(*session.store, guest)},
                      {"labels", labelsJson(guest)}});
     std::cout << out.dump(2) << "\n";
     return 0;
@@ -102,6 +116,7 @@ int dominfo(const GlobalOptions& global, const std::string& guest, bool json) {
                           {"uuid", info.record.uuid},
                           {"state", guestStateName(info.record.state)},
                           {"pid", pidJson(info.record)},
+                          {"cgroup", cgroupJson(*session.store, info.record)},
                           {"security", security}};
     std::cout << out.dump(2) << "\n";
     return 0;

@@ -126,6 +126,29 @@ class TimedStore final : public Store {
     TIMED(fdPassedDisksOf(g));
   }
   void removeFdPassedDisks(const std::string& g) override { TIMED(removeFdPassedDisks(g)); }
+  void setGuestCgroup(const std::string& g, const std::string& p) override {
+    TIMED(setGuestCgroup(g, p));
+  }
+  std::optional<std::string> guestCgroupOf(const std::string& g) override {
+    TIMED(guestCgroupOf(g));
+  }
+  void removeGuestCgroup(const std::string& g) override { TIMED(removeGuestCgroup(g)); }
+  void recordGuestLink(const std::string& g, const GuestLinkRecord& l) override {
+    TIMED(recordGuestLink(g, l));
+  }
+  std::vector<GuestLinkRecord> guestLinksOf(const std::string& g) override {
+    TIMED(guestLinksOf(g));
+  }
+  void removeGuestLink(const std::string& g, const std::string& t) override {
+    TIMED(removeGuestLink(g, t));
+  }
+  std::vector<std::string> forgottenGuestsWithHostObjects() override { TIMED(forgottenGuestsWithHostObjects()); }
+  void recordGuestMacs(const std::string& g, const std::vector<std::string>& m) override {
+    TIMED(recordGuestMacs(g, m));
+  }
+  bool macAddressTaken(const std::string& m, const std::string& g) override {
+    TIMED(macAddressTaken(m, g));
+  }
   int64_t recordIntent(const std::string& g, IntentKind k, const std::string& p) override {
     TIMED(recordIntent(g, k, p));
   }

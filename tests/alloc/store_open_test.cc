@@ -114,8 +114,10 @@ TEST(StoreOpen, ANewStoreUses1KiBPagesAndAnExistingOneKeepsItsSize) {
 TEST(StoreOpen, AStoreOfSchemaOneIsMigratedAndItsOriginalsReadAsBefore) {
   TempStateDir dir;
   openSqliteStore(dir.stateDir());
-  // Back to what schema 1 wrote: its columns only, one remembered file.
+  // Back to what schema 1 wrote: its columns only (no table of a later
+  // step), one remembered file.
   execSql(dir.databasePath(),
+          "DROP TABLE guest_cgroups; DROP TABLE guest_links; DROP TABLE guest_macs; "
           "ALTER TABLE resources DROP COLUMN handle_type; "
           "ALTER TABLE resources DROP COLUMN handle; "
           "ALTER TABLE resources DROP COLUMN handle_fsid; "

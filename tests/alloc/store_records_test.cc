@@ -224,6 +224,57 @@ TEST_F(StoreRecords, FdPassedDisksArePerGuestAndReplacedByTarget) {
   EXPECT_EQ(store->fdPassedDisksOf(kUuidB).size(), 1u);
 }
 
+// ---- host objects of guests (cgroup, links, MAC addresses) ----
+
+TEST_F(StoreRecords, CgroupPathIsKeptPerGuestUntilRemoved) {
+  EXPECT_EQ(store->guestCgroupOf(kUuidA), std::nullopt);
+  store->setGuestCgroup(kUuidA, "/sys/fs/cgroup/devices/seclabel/" + kUuidA);
+  store.reset();
+  store = openSqliteStore(dir.stateDir());
+  EXPECT_EQ(store->guestCgroupOf(kUuidA), "/sys/fs/cgroup/devices/seclabel/" + kUuidA);
+  EXPECT_EQ(store->guestCgroupOf(kUuidB), std::nullopt);
+  EXPECT_TRUE(store->forgottenGuestsWithHostObjects().empty()) << "its guest is not deleted";
+  store->removeGuestCgroup(kUuidA);
+  EXPECT_EQ(store->guestCgroupOf(kUuidA), std::nullopt);
+  EXPECT_TRUE(store->forgottenGuestsWithHostObjects().empty());
+}
+
+TEST_F(StoreRecords, LinkIntentIsCompletedInPlaceOnceTheKernelMadeTheLink) {
+  const std::string tag = "seclabel:" + kUuidA + ":net0";
+  GuestLinkRecord intent{tag, "52:54:00:00:00:01", std::nullopt, "", "macvtap", std::nullopt,
+                         std::nullopt};
+  store->recordGuestLink(kUuidA, intent);
+  EXPECT_EQ(store->guestLinksOf(kUuidA), std::vector<GuestLinkRecord>{intent});
+  GuestLinkRecord made = intent;
+  made.ifindex = 7;
+  made.name = "macvtap0";
+  made.parentIndex = 3;
+  made.parentAddress = "02:00:00:00:00:03";
+  store->recordGuestLink(kUuidA, made);
+  EXPECT_EQ(store->guestLinksOf(kUuidA), std::vector<GuestLinkRecord>{made});
+  EXPECT_TRUE(store->guestLinksOf(kUuidB).empty());
+  // Kept apart from the guest record: deleting the guest leaves it for recover.
+  store->putGuest(guestRecord(kUuidA, "web"));
+  store->setGuestCgroup(kUuidA, "/sys/fs/cgroup/devices/seclabel/" + kUuidA);
+  store->deleteGuest(kUuidA);
+  EXPECT_EQ(store->guestLinksOf(kUuidA).size(), 1u);
+  EXPECT_EQ(store->forgottenGuestsWithHostObjects(), std::vector<std::string>{kUuidA});
+  store->removeGuestLink(kUuidA, tag);
+  store->removeGuestCgroup(kUuidA);
+  EXPECT_TRUE(store->guestLinksOf(kUuidA).empty());
+  EXPECT_TRUE(store->forgottenGuestsWithHostObjects().empty());
+}
+
+TEST_F(StoreRecords, AMacAddressIsTakenOnlyByAnotherGuestUntilItIsDeleted) {
+  store->putGuest(guestRecord(kUuidA, "web"));
+  store->recordGuestMacs(kUuidA, {"52:54:00:00:00:01", "52:54:00:00:00:02"});
+  EXPECT_TRUE(store->macAddressTaken("52:54:00:00:00:02", kUuidB));
+  EXPECT_FALSE(store->macAddressTaken("52:54:00:00:00:02", kUuidA));
+  EXPECT_FALSE(store->macAddressTaken("52:54:00:00:00:03", kUuidB));
+  store->deleteGuest(kUuidA);
+  EXPECT_FALSE(store->macAddressTaken("52:54:00:00:00:01", kUuidB));
+}
+
 // ---- intents ----
 
 TEST_F(StoreRecords, PendingIntentsSurviveReopeningUntilCompleted) {

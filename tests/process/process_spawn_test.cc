@@ -131,6 +131,59 @@ TEST(SpawnWithIdentity, AKeptFdSurvivesExecAndAnFdNotKeptIsClosed) {
   EXPECT_EQ(output, "closed\nkept\n");
 }
 
+// A cgroup of the test's own in the host's cgroup v1 devices hierarchy
+// (any hierarchy would do: entering one is the same write of "0").
+class TestCgroup {
+ public:
+  TestCgroup()
+      : path_("/sys/fs/cgroup/devices/seclabel-spawn-test-" + std::to_string(::getpid())) {
+    ::mkdir(path_.c_str(), 0755);
+  }
+  ~TestCgroup() { ::rmdir(path_.c_str()); }
+  bool exists() const { return std::filesystem::is_directory(path_); }
+  const std::string& path() const { return path_; }
+  UniqueFd openProcs() const {
+    return UniqueFd(::open((path_ + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC));
+  }
+
+ private:
+  std::string path_;
+};
+
+TEST_F(SpawnedCommand, EntersItsCgroupBeforeExec) {
+  SECLABEL_SKIP_UNLESS_ROOT();
+  TestCgroup cgroup;
+  if (!cgroup.exists()) GTEST_SKIP() << "no cgroup v1 devices hierarchy here";
+  FakeSelinuxHost host(SelinuxMode::Disabled);
+  UniqueFd procs = cgroup.openProcs();
+  ASSERT_TRUE(procs);
+  ProcessIdentity identity = guestIdentity();
+  identity.cgroupProcsFd = procs.get();
+  // What the command sees as its first act: it already is in the cgroup.
+  std::string output = outputOf("grep :devices: /proc/self/cgroup >&$OUT", identity, host);
+  const std::string expected = ":devices:/seclabel-spawn-test-" + std::to_string(::getpid()) + "\n";
+  EXPECT_TRUE(output.ends_with(expected)) << output;
+}
+
+TEST_F(SpawnedCommand, NeverRunsWhenItCannotEnterItsCgroup) {
+  SECLABEL_SKIP_UNLESS_ROOT();
+  FakeSelinuxHost host(SelinuxMode::Disabled);
+  // Read-only: the child's write of "0" fails with EBADF.
+  UniqueFd readOnly(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  ProcessIdentity identity = guestIdentity();
+  identity.cgroupProcsFd = readOnly.get();
+  PreparedIdentity prepared = PreparedIdentity::prepare(identity, host);
+  try {
+    spawnWithIdentity(touchMarker(), prepared, host);
+    ADD_FAILURE() << "spawn succeeded";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "cannot enter the guest's cgroup: Bad file descriptor");
+    EXPECT_EQ(e.errnum(), EBADF);
+    EXPECT_EQ(e.exitCode(), int(ExitCode::Failed));
+  }
+  EXPECT_FALSE(markerExists());
+}
+
 TEST_F(SpawnedCommand, RunsAsTheGuest) {
   SECLABEL_SKIP_UNLESS_ROOT();
   FakeSelinuxHost host(SelinuxMode::Disabled);

@@ -79,6 +79,7 @@ TEST_F(CliTest, DominfoJsonHasOneObjectPerDriverInStackOrder) {
       {"uuid", uuidFor(7)},
       {"state", "prepared"},
       {"pid", nullptr},
+      {"cgroup", nullptr},  // [cgroup] devices = "off" (configToml)
       {"security",
        {{{"model", "selinux"},
          {"doi", "0"},

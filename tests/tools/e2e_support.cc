@@ -192,6 +192,7 @@ void writeConfig(const std::string& path, const ConfigOptions& o) {
       << (o.auditRequired ? "true" : "false") << "\n\n"
       << "[process]\nno_new_privs = true\n";
   if (!o.processEnv.empty()) out << "env = " << tomlList(o.processEnv) << "\n";
+  out << "\n[cgroup]\ndevices = \"" << o.cgroupDevices << "\"\n";
 }
 
 void writeDomain(const std::string& path, const std::string& name, const std::string& uuid,

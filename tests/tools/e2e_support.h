@@ -91,6 +91,9 @@ struct ConfigOptions {
   bool auditRequired = false;
   std::vector<std::string> processEnv;  // [process] env
   std::string dacRange = "1879048192-1879113727";
+  // [cgroup] devices: off unless a test is about cgroups, so guests a test
+  // never restores leave no cgroup on the host.
+  std::string cgroupDevices = "off";
 };
 void writeConfig(const std::string& path, const ConfigOptions& options);
 
