@@ -216,7 +216,7 @@ class EtcdStore : public Store, public ClusterStore {
     }
     if (!result.succeeded) {
       conflictStreak_++;
-      throw whyFailed(pending, result);
+      throwWhyFailed(pending, result);
     }
     conflictStreak_ = 0;
     afterClusterCommit(pending);
@@ -641,7 +641,8 @@ class EtcdStore : public Store, public ClusterStore {
     return true;
   }
 
-  Error whyFailed(const Pending& pending, const TxnResult& result) {
+  // Throws (a StoreConflict must not be sliced into an Error by value).
+  [[noreturn]] void throwWhyFailed(const Pending& pending, const TxnResult& result) {
     std::map<std::string, KeyValue> found;
     for (auto& response : result.responses)
       if (auto* r = std::get_if<RangeResult>(&response))
@@ -659,19 +660,19 @@ class EtcdStore : public Store, public ClusterStore {
           } else if (auto g = get(keys_.guest(holder))) {
             where = " on host " + parseGuest(*g).host;
           }
-          return Error::conflict(pending.guestLabel + " is already prepared" + where);
+          throw Error::conflict(pending.guestLabel + " is already prepared" + where);
         }
-        return Error(ExitCode::Failed, "the guest's record changed in the cluster meanwhile (" +
+        throw Error(ExitCode::Failed, "the guest's record changed in the cluster meanwhile (" +
                                            key + "); nothing was changed here");
       }
       if (key.rfind(keys_.ids(IdentityKind::Dac), 0) == 0 ||
           key.rfind(keys_.ids(IdentityKind::Mcs), 0) == 0) {
         jitter();
-        return StoreConflict("another host took identity " + key + " at the same time");
+        throw StoreConflict("another host took identity " + key + " at the same time");
       }
-      return Error(ExitCode::Failed, "etcd store: key " + key + " changed meanwhile");
+      throw Error(ExitCode::Failed, "etcd store: key " + key + " changed meanwhile");
     }
-    return Error(ExitCode::Failed, "etcd store: transaction refused, yet every guard holds");
+    throw Error(ExitCode::Failed, "etcd store: transaction refused, yet every guard holds");
   }
 
   // Racing hosts wait a random while before they try again, longer the more
