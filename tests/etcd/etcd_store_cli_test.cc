@@ -57,12 +57,13 @@ std::string tomlList(const std::vector<std::string>& items) {
 }
 
 Host makeHost(const std::string& name, const std::vector<std::string>& endpoints,
-              uint32_t timeoutMs = 5000, const std::string& auditSink = "none") {
+              uint32_t timeoutMs = 5000, const std::string& auditSink = "none",
+              const std::string& dacRange = "1879048192-1879113727") {
   Host host;
   host.name = name;
   std::ofstream out(host.config());
   out << "security_driver = [\"selinux\", \"dac\"]\nfdpass = \"never\"\n\n"
-      << "[dac]\nrange = \"1879048192-1879113727\"\n\n"
+      << "[dac]\nrange = \"" << dacRange << "\"\n\n"
       << "[audit]\nsink = \"" << auditSink << "\"\n\n"
       << "[store]\nbackend = \"etcd\"\nendpoints = " << tomlList(endpoints) << "\nprefix = \""
       << kPrefix << "\"\nhost = \"" << name << "\"\ntimeout_ms = " << timeoutMs << "\n";
@@ -380,6 +381,29 @@ TEST_F(EtcdStoreCliTest, ForgetHostReleasesItsIdentitiesAudited) {
   EXPECT_NE(audit.find("gone-2"), std::string::npos) << audit;
   // The names are free for any host now.
   EXPECT_EQ(h1.prepare("gone-1", e2e::freshUuid()).code(), 0);
+}
+
+TEST_F(EtcdStoreCliTest, ASpaceFullAcrossTheClusterIsExit3NamingTheCount) {
+  // Four uids for the whole cluster: two guests on each host take them all.
+  const std::string range = "1879048192-1879048195";
+  Host h1 = makeHost("h1", cluster_->clientUrls(), 5000, "none", range);
+  Host h2 = makeHost("h2", cluster_->clientUrls(), 5000, "none", range);
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_EQ(h1.prepare("a" + std::to_string(i), e2e::freshUuid()).code(), 0);
+    ASSERT_EQ(h2.prepare("b" + std::to_string(i), e2e::freshUuid()).code(), 0);
+  }
+  Finished full = h1.prepare("one-too-many", e2e::freshUuid());
+  EXPECT_EQ(full.code(), 3);
+  ASSERT_EQ(errorLines(full).size(), 1u) << full.err;
+  EXPECT_NE(full.err.find("no free dac identity in 1879048192-1879048195 (4 of 4 in use in the "
+                          "cluster)"),
+            std::string::npos)
+      << full.err;
+  EXPECT_EQ(e2e::listGuests(h1.config(), h1.state()).size(), 4u);
+  // h2's restore frees one for h1.
+  ASSERT_EQ(h2.run({"restore", "b0"}).code(), 0);
+  Finished fits = h1.prepare("one-too-many", e2e::freshUuid());
+  EXPECT_EQ(fits.code(), 0) << fits.err;
 }
 
 TEST_F(EtcdStoreCliTest, TheSqliteBackendNeverLoadsLibcurl) {
