@@ -307,6 +307,7 @@ TEST_F(EtcdStoreCliTest, LeaderKilledDuringLoadEveryPrepareSucceedsUniquelyOrLea
         }
       }
   EXPECT_GT(succeeded, 0u);
+  RecordProperty("prepares_failed", static_cast<int>(3 * kProcesses * kPrepares - succeeded));
   checkUnique(all[0], *cluster_, succeeded);
   // Locally too: each host's store holds exactly its successful guests.
   for (int h = 0; h < 3; ++h) {
