@@ -393,15 +393,12 @@ class EtcdStore : public Store, public ClusterStore {
   const std::string& clusterHostName() const override { return host_; }
 
   std::vector<GuestRecord> listClusterGuests(const std::optional<std::string>& host) override {
+    // One read of every record, filtered here: fewer round trips than the
+    // host's index and a read per guest.
     std::vector<GuestRecord> guests;
-    if (host) {
-      for (auto& entry : range(RangeRequest::prefix(keys_.hostIndex(*host))).kvs) {
-        std::string uuid = entry.key.substr(keys_.hostIndex(*host).size());
-        if (auto value = get(keys_.guest(uuid))) guests.push_back(parseGuest(*value));
-      }
-    } else {
-      for (auto& kv : range(RangeRequest::prefix(keys_.guests())).kvs)
-        guests.push_back(parseGuest(kv.value));
+    for (auto& kv : range(RangeRequest::prefix(keys_.guests())).kvs) {
+      GuestRecord guest = parseGuest(kv.value);
+      if (!host || guest.host == *host) guests.push_back(std::move(guest));
     }
     std::sort(guests.begin(), guests.end(),
               [](const GuestRecord& a, const GuestRecord& b) { return a.name < b.name; });
@@ -460,6 +457,10 @@ class EtcdStore : public Store, public ClusterStore {
       // One Txn per guest, not under this host's lock: nothing of this
       // host's is touched.
       pending_.emplace();
+      struct Abandon {
+        std::optional<Pending>& pending;
+        ~Abandon() { pending.reset(); }
+      } abandon{pending_};
       for (const Identity& identity : identitiesOf(uuid)) {
         const std::string key = keys_.id(identity.kind, identity.id);
         if (auto value = get(key); value && parseOwner(*value).guestUuid == uuid) {
