@@ -70,6 +70,17 @@ Host makeHost(const std::string& name, const std::vector<std::string>& endpoints
   return host;
 }
 
+// The uuids in the host's own SQLite store, read by `seclabel list` with
+// the SQLite backend on the same state directory (not through the cluster).
+std::set<std::string> localUuids(const Host& host) {
+  std::string config = *host.dir / "local-only.toml";
+  std::ofstream(config) << "security_driver = [\"selinux\", \"dac\"]\n[audit]\nsink = \"none\"\n";
+  std::set<std::string> uuids;
+  for (auto& guest : e2e::listGuests(config, host.state()))
+    uuids.insert(guest["uuid"].get<std::string>());
+  return uuids;
+}
+
 // stderr without the warning lines (SELinux disabled on the test host).
 std::vector<std::string> errorLines(const Finished& f) {
   std::vector<std::string> lines;
@@ -245,9 +256,11 @@ TEST_F(EtcdStoreCliTest, QuorumLostFailsWithinTheTimeoutChangingNothingThenWorks
   size_t a = (leader + 1) % 3, b = (leader + 2) % 3;
   cluster_->stop(a);
   cluster_->stop(b);
+  std::set<std::string> localBefore = localUuids(all[0]);
   auto started = std::chrono::steady_clock::now();
   Finished f = all[0].prepare("during", e2e::freshUuid());
   auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_EQ(localUuids(all[0]), localBefore);
   EXPECT_EQ(f.code(), 1) << f.err;
   EXPECT_EQ(errorLines(f).size(), 1u) << f.err;
   EXPECT_LT(took, std::chrono::milliseconds(kTimeoutMs + 1000));
@@ -311,6 +324,11 @@ TEST_F(EtcdStoreCliTest, LeaderKilledDuringLoadEveryPrepareSucceedsUniquelyOrLea
   checkUnique(all[0], *cluster_, succeeded);
   // Locally too: each host's store holds exactly its successful guests.
   for (int h = 0; h < 3; ++h) {
+    std::set<std::string> expected;
+    for (int p = 0; p < kProcesses; ++p)
+      for (int n = 0; n < kPrepares; ++n)
+        if (codes[h * kProcesses + p][n] == 0) expected.insert(uuidFor(h, p, n));
+    EXPECT_EQ(localUuids(all[h]), expected) << all[h].name;
     Finished recover = all[h].run({"recover"});
     EXPECT_EQ(recover.out, "nothing to recover\n") << all[h].name << ": " << recover.out;
   }
