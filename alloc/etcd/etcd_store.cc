@@ -668,7 +668,6 @@ class EtcdStore : public Store, public ClusterStore {
       }
       if (key.rfind(keys_.ids(IdentityKind::Dac), 0) == 0 ||
           key.rfind(keys_.ids(IdentityKind::Mcs), 0) == 0) {
-        jitter();
         throw StoreConflict("another host took identity " + key + " at the same time");
       }
       throw Error(ExitCode::Failed, "etcd store: key " + key + " changed meanwhile");
@@ -677,7 +676,8 @@ class EtcdStore : public Store, public ClusterStore {
   }
 
   // Racing hosts wait a random while before they try again, longer the more
-  // races in a row they lost.
+  // races in a row they lost. Called once the local transaction has rolled
+  // back: the wait must not hold this host's write lock.
   void jitter() {
     uint64_t limit = 2u << std::min<uint64_t>(conflictStreak_, 5);
     std::this_thread::sleep_for(std::chrono::milliseconds(
@@ -709,7 +709,13 @@ void EtcdStoreTransaction::commit() {
   // Cluster first: a crash between the two leaves keys in the cluster that
   // this host's store does not know, which reconcileHost releases; the
   // other way round would leave local records of identities nobody holds.
-  store_.commitCluster();
+  try {
+    store_.commitCluster();
+  } catch (const StoreConflict&) {
+    local_.reset();  // rolls back, and lets the host's other processes on
+    store_.jitter();
+    throw;
+  }
   local_->commit();
 }
 
