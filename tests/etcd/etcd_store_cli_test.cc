@@ -425,6 +425,23 @@ TEST_F(EtcdStoreCliTest, ASpaceFullAcrossTheClusterIsExit3NamingTheCount) {
   EXPECT_EQ(fits.code(), 0) << fits.err;
 }
 
+TEST_F(EtcdStoreCliTest, RunGivesTheGuestItsClusterUidAndReleasesItAfterwards) {
+  std::vector<Host> all = hosts(2);
+  ASSERT_EQ(all[1].prepare("on-h2", e2e::freshUuid()).code(), 0);
+  std::string uuid = e2e::freshUuid();
+  std::string xml = *all[0].dir / "run.xml";
+  e2e::writeDomain(xml, "runner", uuid, {}, {"selinux", "dac"});
+  Finished f = all[0].run({"run", xml, "--", "/bin/sh", "-c", "id -u"});
+  ASSERT_EQ(f.code(), 0) << f.err;
+  // h2's guest holds the first uid of the range, so this one is the next.
+  json list = e2e::listGuests(all[0].config(), all[0].state());
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_NE(std::to_string(e2e::dacIds(list[0]).first) + "\n", f.out);
+  EXPECT_EQ(f.out, "1879048193\n");
+  for (auto& [key, value] : etcdctlGet(*cluster_, kPrefix))
+    EXPECT_EQ(key.find(uuid), std::string::npos) << key;
+}
+
 TEST_F(EtcdStoreCliTest, TheSqliteBackendNeverLoadsLibcurl) {
   TempDir dir;
   e2e::ConfigOptions options;
