@@ -149,6 +149,8 @@ struct Pending {
   std::set<std::string> deletes;
   std::set<std::string> created;        // keys guarded absent: created here
   std::set<std::string> noReadBack;     // cursors: other hosts overwrite them
+  // Every cursor as read at the first allocation: one read for both spaces.
+  std::optional<std::map<std::string, std::string>> cursors;
   bool createsGuest = false;
   std::string guestLabel;               // "guest NAME (UUID)" for messages
 
@@ -557,9 +559,19 @@ class EtcdStore : public Store, public ClusterStore {
     const IdentityKind kind = space.kind();
     const std::string cursorKey = keys_.cursor(space);
     uint64_t cursor = space.firstId();
-    if (auto value = get(cursorKey)) {
-      if (auto n = etcd::parseSortableNumber(*value)) cursor = *n;
+    if (!pending_->cursors) {
+      pending_->cursors.emplace();
+      for (auto& kv : range(RangeRequest::prefix(keys_.cursors())).kvs)
+        (*pending_->cursors)[kv.key] = kv.value;
     }
+    std::optional<std::string> value;
+    if (auto it = pending_->puts.find(cursorKey); it != pending_->puts.end()) {
+      value = it->second;
+    } else if (auto read = pending_->cursors->find(cursorKey); read != pending_->cursors->end()) {
+      value = read->second;
+    }
+    if (value)
+      if (auto n = etcd::parseSortableNumber(*value)) cursor = *n;
     uint64_t skip = 0;
     if (conflictStreak_ > 0)
       skip = std::uniform_int_distribution<uint64_t>(0, 2 * std::min<uint64_t>(conflictStreak_, 8))(random_);

@@ -36,7 +36,8 @@ class StoreKeys {
   std::string held(const std::string& uuid, IdentityKind kind, uint64_t id) const {
     return heldBy(uuid) + identityKindName(kind) + "/" + sortableNumber(id);
   }
-  std::string cursor(const AllocationSpace& space) const { return p_ + "cursors/" + space.key(); }
+  std::string cursors() const { return p_ + "cursors/"; }
+  std::string cursor(const AllocationSpace& space) const { return cursors() + space.key(); }
 
   // "dac/000..123" after heldBy(uuid): the kind and the id; nullopt if foreign.
   static std::optional<std::pair<IdentityKind, uint64_t>> parseHeld(std::string_view rest) {
