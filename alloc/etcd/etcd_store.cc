@@ -678,10 +678,12 @@ class EtcdStore : public Store, public ClusterStore {
         throw Error(ExitCode::Failed, "the guest's record changed in the cluster meanwhile (" +
                                            key + "); nothing was changed here");
       }
-      if (key.rfind(keys_.ids(IdentityKind::Dac), 0) == 0 ||
-          key.rfind(keys_.ids(IdentityKind::Mcs), 0) == 0) {
+      const bool identity = key.rfind(keys_.ids(IdentityKind::Dac), 0) == 0 ||
+                            key.rfind(keys_.ids(IdentityKind::Mcs), 0) == 0;
+      // Only a lost race to create an identity is worth a new attempt; a
+      // release whose identity changed hands meanwhile is not.
+      if (identity && compare.target == CompareTarget::CreateRevision && compare.number == 0)
         throw StoreConflict("another host took identity " + key + " at the same time");
-      }
       throw Error(ExitCode::Failed, "etcd store: key " + key + " changed meanwhile");
     }
     throw Error(ExitCode::Failed, "etcd store: transaction refused, yet every guard holds");
