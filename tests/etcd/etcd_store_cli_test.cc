@@ -418,6 +418,15 @@ TEST_F(EtcdStoreCliTest, ForgetHostReleasesItsIdentitiesAudited) {
   EXPECT_NE(audit.find("gone-2"), std::string::npos) << audit;
   // The names are free for any host now.
   EXPECT_EQ(h1.prepare("gone-1", e2e::freshUuid()).code(), 0);
+  // h2 comes back with its old state: restoring its forgotten guest puts its
+  // files back and leaves h1's new guest of the same name alone.
+  Finished back = h2.run({"restore", "gone-1"});
+  EXPECT_EQ(back.code(), 0) << back.err;
+  json now = e2e::listGuests(h1.config(), h1.state());
+  ASSERT_EQ(now.size(), 2u);
+  EXPECT_EQ(now[0]["name"], "gone-1");
+  EXPECT_EQ(now[0]["host"], "h1");
+  EXPECT_EQ(etcdctlGet(*cluster_, std::string(kPrefix) + "ids/").size(), 4u);
 }
 
 TEST_F(EtcdStoreCliTest, ASpaceFullAcrossTheClusterIsExit3NamingTheCount) {
