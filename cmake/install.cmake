@@ -8,7 +8,7 @@ include(CMakePackageConfigHelpers)
 
 set(seclabel_layers seclabel_core seclabel_xml seclabel_audit seclabel_alloc seclabel_secdriver
     seclabel_cgroup seclabel_process seclabel_net
-    seclabel_fdpass seclabel_policy seclabel_launcher)
+    seclabel_fdpass seclabel_policy seclabel_launcher seclabel_alloc_etcd)
 add_library(seclabel_shared SHARED ${PROJECT_SOURCE_DIR}/launcher/shared_library.cc)
 foreach(layer ${seclabel_layers})
   target_sources(seclabel_shared PRIVATE $<TARGET_OBJECTS:${layer}>)
@@ -17,7 +17,7 @@ set_target_properties(seclabel_shared PROPERTIES OUTPUT_NAME seclabel EXPORT_NAM
   VERSION ${PROJECT_VERSION} SOVERSION ${PROJECT_VERSION_MAJOR})
 target_link_libraries(seclabel_shared PRIVATE
   PkgConfig::PUGIXML PkgConfig::SELINUX PkgConfig::CAPNG PkgConfig::AUDIT
-  PkgConfig::SQLITE PkgConfig::UUID nlohmann_json::nlohmann_json
+  PkgConfig::SQLITE PkgConfig::UUID nlohmann_json::nlohmann_json ${CMAKE_DL_LIBS}
   ${SECLABEL_SEPOL_STATIC})
 # Nothing of the static archives linked in (libsepol's policydb API, pugixml)
 # is exported: a launcher that links its own copy gets its own.

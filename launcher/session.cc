@@ -2,6 +2,7 @@
 
 #include <iostream>
 
+#include "alloc/etcd/etcd_store.h"
 #include "launcher/host_objects.h"
 
 namespace seclabel {
@@ -20,7 +21,12 @@ Session openSession(const SessionOptions& options, SessionKind kind) {
   // first change, not half-way.
   if (kind == SessionKind::Mutating) session.audit->ensureUsable();
   session.stateDirectory = openStateDirectory(options.stateDir);
-  session.store = openSqliteStore(session.stateDirectory);
+  // The etcd backend (and libcurl, loaded by it on first use) only when
+  // configured: docs/store.md, "The etcd backend".
+  if (session.config.store.backend == StoreBackend::Etcd)
+    session.store = openEtcdStore(session.config.store, session.stateDirectory);
+  else
+    session.store = openSqliteStore(session.stateDirectory);
   session.manager =
       std::make_unique<SecurityManager>(session.config, *session.store, *session.selinux, warn);
   session.manager->setAudit(session.audit.get());

@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "audit/audit.h"
+#include "alloc/store_conflict.h"
 #include "secdriver/dac_driver.h"
 #include "secdriver/file_xattrs.h"
 #include "secdriver/guest_resources.h"
@@ -99,7 +100,27 @@ SecurityDriver* SecurityManager::driverFor(const std::string& model) const {
   return nullptr;
 }
 
+// A store shared by several hosts (etcd) may lose the race for an identity
+// to another host at commit: nothing was applied, nothing on disk changed,
+// so the prepare starts again from the domain as given (the store skips the
+// taken id and waits a random while first). Bounded: exhaustion is exit 3.
+constexpr int kMaxPrepareAttempts = 16;
+
 GuestRecord SecurityManager::prepare(Domain& domain) {
+  const Domain asGiven = domain;
+  for (int attempt = 1;; ++attempt) {
+    try {
+      return prepareOnce(domain);
+    } catch (const StoreConflict& e) {
+      if (attempt >= kMaxPrepareAttempts)
+        throw Error(ExitCode::NoIdentity, std::string(e.what()) + " (gave up after " +
+                                              std::to_string(attempt) + " attempts)");
+      domain = asGiven;
+    }
+  }
+}
+
+GuestRecord SecurityManager::prepareOnce(Domain& domain) {
   requireAuditBeforeChanges();
   resolveSeclabelModels(domain, config_.securityDrivers);
   requireSupportedInterfaces(domain);  // before anything is allocated

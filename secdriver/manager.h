@@ -127,6 +127,8 @@ class SECLABEL_API SecurityManager {
   GuestRecord requireGuest(const std::string& nameOrUuid);
 
  private:
+  // One attempt of prepare(); a StoreConflict from it changed nothing.
+  GuestRecord prepareOnce(Domain& domain);
   SecurityDriver* driverFor(const std::string& model) const;
   void audit(const AuditRecord& record);
   // AuditLog::ensureUsable, when there is a log: before the first change.

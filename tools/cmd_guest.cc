@@ -1,10 +1,14 @@
 // seclabel prepare | restore | list | dominfo | recover
+#include <unistd.h>
+
 #include <cstdio>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "alloc/etcd/cluster_store.h"
+#include "audit/audit.h"
 #include "core/error.h"
 #include "launcher/launch_cgroup.h"
 #include "tools/commands.h"
@@ -53,29 +57,73 @@ int prepare(const GlobalOptions& global, const std::string& file) {
   return 0;
 }
 
+// The store's cluster view, when it is shared by several hosts (etcd).
+ClusterStore* clusterOf(Session& session) {
+  return dynamic_cast<ClusterStore*>(session.store.get());
+}
+
 int restore(const GlobalOptions& global, const std::string& guest) {
   // The named guest first, then the usual recovery: recovering first would
   // restore a guest whose process is gone (after `exec`) and then report the
   // guest the caller asked for as unknown.
   Session session = openSession(global, SessionKind::ReadOnly);
   session.audit->ensureUsable();
+  // Another host's guest: its files and process are there, not here.
+  if (ClusterStore* cluster = clusterOf(session))
+    if (auto record = session.store->findGuest(guest);
+        record && record->host != cluster->clusterHostName())
+      throw Error(ExitCode::PermissionDenied,
+                  "guest " + record->name + " (" + record->uuid + ") belongs to host " +
+                      record->host + ": restore it there");
   session.manager->restore(guest);
   for (const auto& line : session.manager->recover())
     std::cerr << "seclabel: recover: " << line << "\n";
   return 0;
 }
 
-int recover(const GlobalOptions& global) {
+int recover(const GlobalOptions& global, const std::string& forgetHost) {
   Session session = openSession(global, SessionKind::ReadOnly);
+  ClusterStore* cluster = clusterOf(session);
+  if (!forgetHost.empty()) {
+    if (!cluster)
+      throw Error::invalidInput("--forget-host " + forgetHost +
+                                ": the store is not shared by a cluster ([store] backend = "
+                                "\"sqlite\")");
+    if (geteuid() != 0)
+      throw Error(ExitCode::PermissionDenied, "--forget-host: only root may release another "
+                                              "host's identities");
+    session.audit->ensureUsable();
+    auto forgotten = cluster->forgetHost(forgetHost);
+    for (const auto& guest : forgotten) {
+      session.audit->write(audit::control({guest.domainType.empty() ? "kvm" : guest.domainType,
+                                           guest.name, guest.uuid},
+                                          AuditControlOp::Stop, "host-forgotten", std::nullopt,
+                                          AuditOutcome::Success));
+      std::cout << "released guest " << guest.name << " (" << guest.uuid << ") of host "
+                << forgetHost << "\n";
+    }
+    if (forgotten.empty()) std::cout << "host " << forgetHost << " holds nothing\n";
+    return 0;
+  }
   auto report = session.manager->recover();
+  if (cluster)
+    for (auto& line : cluster->reconcileHost()) report.push_back(line);
   for (const auto& line : report) std::cout << line << "\n";
   if (report.empty()) std::cout << "nothing to recover\n";
   return 0;
 }
 
-int list(const GlobalOptions& global, bool json) {
+int list(const GlobalOptions& global, bool json, const std::string& host) {
   Session session = openSession(global, SessionKind::ReadOnly);
-  auto guests = session.store->listGuests();
+  std::vector<GuestRecord> guests;
+  std::optional<std::string> onlyHost;
+  if (!host.empty()) onlyHost = host;
+  if (ClusterStore* cluster = clusterOf(session)) {
+    guests = cluster->listClusterGuests(onlyHost);
+  } else {
+    for (auto& guest : session.store->listGuests())
+      if (!onlyHost || guest.host == *onlyHost) guests.push_back(std::move(guest));
+  }
   if (json) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& guest : guests)
@@ -89,14 +137,15 @@ int list(const GlobalOptions& global, bool json) {
     std::cout << out.dump(2) << "\n";
     return 0;
   }
-  std::printf("%-20s %-36s %-9s %-8s %s\n", "Name", "UUID", "State", "Pid", "Labels");
+  std::printf("%-20s %-36s %-12s %-9s %-8s %s\n", "Name", "UUID", "Host", "State", "Pid",
+              "Labels");
   for (const auto& guest : guests) {
     std::string labels;
     const nlohmann::json all = labelsJson(guest);
     for (const auto& [model, label] : all.items())
       if (label["label"].is_string()) labels += (labels.empty() ? "" : " ") + model + "=" + label["label"].get<std::string>();
-    std::printf("%-20s %-36s %-9s %-8s %s\n", guest.name.c_str(), guest.uuid.c_str(),
-                guestStateName(guest.state),
+    std::printf("%-20s %-36s %-12s %-9s %-8s %s\n", guest.name.c_str(), guest.uuid.c_str(),
+                guest.host.c_str(), guestStateName(guest.state),
                 guest.pid ? std::to_string(*guest.pid).c_str() : "-", labels.c_str());
   }
   return 0;
@@ -142,6 +191,7 @@ void addGuestCommands(CLI::App& app, const GlobalOptions& global, Action& action
   auto file = std::make_shared<std::string>();
   auto guest = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
+  auto host = std::make_shared<std::string>();
 
   auto* prep = app.add_subcommand("prepare", "allocate identities, label resources, print live XML");
   prep->add_option("domain", *file, "domain XML file")->required()->type_name("DOMAIN.xml");
@@ -153,7 +203,10 @@ void addGuestCommands(CLI::App& app, const GlobalOptions& global, Action& action
 
   auto* lst = app.add_subcommand("list", "every guest the store knows");
   lst->add_flag("--json", *json, "one JSON array");
-  lst->callback([&, json] { action = [&global, json] { return list(global, *json); }; });
+  lst->add_option("--host", *host, "only the guests of this host of the cluster")->type_name("NAME");
+  lst->callback([&, json, host] {
+    action = [&global, json, host] { return list(global, *json, *host); };
+  });
 
   auto* info = app.add_subcommand("dominfo", "identity of a prepared or running guest");
   info->add_option("guest", *guest, "guest name or uuid")->required()->type_name("NAME|UUID");
@@ -161,7 +214,10 @@ void addGuestCommands(CLI::App& app, const GlobalOptions& global, Action& action
   info->callback([&, guest, json] { action = [&global, guest, json] { return dominfo(global, *guest, *json); }; });
 
   auto* rec = app.add_subcommand("recover", "undo interrupted work, restore guests whose process is gone");
-  rec->callback([&] { action = [&global] { return recover(global); }; });
+  rec->add_option("--forget-host", *host,
+                  "release every identity of this (fenced) host of the cluster")
+      ->type_name("NAME");
+  rec->callback([&, host] { action = [&global, host] { return recover(global, *host); }; });
 }
 
 }  // namespace seclabel::tools

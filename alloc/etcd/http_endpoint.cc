@@ -6,19 +6,15 @@
 
 #include <curl/curl.h>
 
+#include "alloc/etcd/curl_library.h"
+
 #include "core/error.h"
 
 namespace seclabel::etcd {
 namespace {
 
-// curl_global_init is not safe to race with itself; once per process.
-void initCurlOnce() {
-  static std::once_flag once;
-  static CURLcode status = CURLE_OK;
-  std::call_once(once, [] { status = curl_global_init(CURL_GLOBAL_DEFAULT); });
-  if (status != CURLE_OK)
-    throw Error(ExitCode::Failed, std::string("cannot initialise libcurl: ") + curl_easy_strerror(status));
-}
+// libcurl is loaded (and initialised) on first use: curl_library.h.
+void initCurlOnce() { curlLibrary(); }
 
 // The request body as libcurl pulls it, and whether it has pulled any of it.
 struct Upload {
@@ -66,10 +62,10 @@ size_t writeBody(char* data, size_t size, size_t count, void* user) {
 
 template <typename T>
 void setOption(CURL* curl, CURLoption option, T value, const char* name) {
-  CURLcode status = curl_easy_setopt(curl, option, value);
+  CURLcode status = curlLibrary().easy_setopt(curl, option, value);
   if (status != CURLE_OK)
     throw Error(ExitCode::Failed, std::string("cannot set libcurl option ") + name + ": " +
-                                      curl_easy_strerror(status));
+                                      curlLibrary().easy_strerror(status));
 }
 
 long milliseconds(std::chrono::milliseconds ms) { return std::max<long>(1, long(ms.count())); }
@@ -80,12 +76,12 @@ HttpEndpoint::HttpEndpoint(std::string baseUrl, const TlsFiles& tls, size_t maxR
     : baseUrl_(std::move(baseUrl)), maxReplyBytes_(maxReplyBytes) {
   while (!baseUrl_.empty() && baseUrl_.back() == '/') baseUrl_.pop_back();
   initCurlOnce();
-  CURL* curl = curl_easy_init();
+  CURL* curl = curlLibrary().easy_init();
   if (!curl) throw Error(ExitCode::Failed, "cannot create a libcurl handle for " + baseUrl_);
   curl_ = curl;
-  headers_ = curl_slist_append(nullptr, "Content-Type: application/json");
+  headers_ = curlLibrary().slist_append(nullptr, "Content-Type: application/json");
   // No "Expect: 100-continue" round trip before a body.
-  if (headers_) headers_ = curl_slist_append(headers_, "Expect:");
+  if (headers_) headers_ = curlLibrary().slist_append(headers_, "Expect:");
   if (!headers_) throw Error(ExitCode::Failed, "cannot allocate HTTP headers for " + baseUrl_);
   setOption(curl, CURLOPT_HTTPHEADER, headers_, "HTTPHEADER");
   setOption(curl, CURLOPT_NOSIGNAL, 1L, "NOSIGNAL");
@@ -108,8 +104,8 @@ HttpEndpoint::HttpEndpoint(std::string baseUrl, const TlsFiles& tls, size_t maxR
 }
 
 HttpEndpoint::~HttpEndpoint() {
-  if (curl_) curl_easy_cleanup(static_cast<CURL*>(curl_));
-  curl_slist_free_all(headers_);
+  if (curl_) curlLibrary().easy_cleanup(static_cast<CURL*>(curl_));
+  curlLibrary().slist_free_all(headers_);
 }
 
 HttpExchange HttpEndpoint::post(std::string_view path, std::string_view body,
@@ -131,22 +127,22 @@ HttpExchange HttpEndpoint::post(std::string_view path, std::string_view body,
   setOption(curl, CURLOPT_CONNECTTIMEOUT_MS, milliseconds(std::min(connect, total)),
             "CONNECTTIMEOUT_MS");
 
-  CURLcode status = curl_easy_perform(curl);
+  CURLcode status = curlLibrary().easy_perform(curl);
   // The buffers above die with this call: libcurl must not keep pointers to them.
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, nullptr);
-  curl_easy_setopt(curl, CURLOPT_READDATA, nullptr);
-  curl_easy_setopt(curl, CURLOPT_SEEKDATA, nullptr);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, nullptr);
+  curlLibrary().easy_setopt(curl, CURLOPT_ERRORBUFFER, nullptr);
+  curlLibrary().easy_setopt(curl, CURLOPT_READDATA, nullptr);
+  curlLibrary().easy_setopt(curl, CURLOPT_SEEKDATA, nullptr);
+  curlLibrary().easy_setopt(curl, CURLOPT_WRITEDATA, nullptr);
 
   exchange.delivery = upload.handed ? Delivery::MaybeSent : Delivery::NotSent;
   if (status == CURLE_OK) {
     exchange.outcome = HttpExchange::Outcome::Answered;
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &exchange.status);
+    curlLibrary().easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &exchange.status);
     return exchange;
   }
   exchange.body.clear();
   exchange.body.shrink_to_fit();
-  exchange.detail = errorText[0] ? errorText : curl_easy_strerror(status);
+  exchange.detail = errorText[0] ? errorText : curlLibrary().easy_strerror(status);
   if (download.tooLarge || status == CURLE_FILESIZE_EXCEEDED) {
     exchange.outcome = HttpExchange::Outcome::TooLarge;
     exchange.detail = "reply larger than " + std::to_string(maxReplyBytes_) + " bytes";
