@@ -155,7 +155,13 @@ struct FdPassedDisk {
 //                   process and restores it afterwards: recover leaves the
 //                   guest alone while that launcher lives, even once the
 //                   guest's own process is gone.
-enum class IntentKind { Prepare, Restore, LabelResource, RestoreResource, Supervise };
+//   Attach          a hot-plug of one device into a running guest has begun
+//                   (payload: the device, the QMP socket): recover undoes
+//                   it unless QEMU has the device, which it then records.
+//   Detach          a hot-unplug has begun: recover finishes it once QEMU
+//                   no longer has the device.
+enum class IntentKind { Prepare, Restore, LabelResource, RestoreResource, Supervise, Attach,
+                        Detach };
 const char* intentKindName(IntentKind kind);
 IntentKind parseIntentKind(const std::string& name);
 
@@ -253,6 +259,15 @@ class Store {
   virtual void addFdPassedDisk(const std::string& guestUuid, const FdPassedDisk& disk) = 0;
   virtual std::vector<FdPassedDisk> fdPassedDisksOf(const std::string& guestUuid) = 0;
   virtual void removeFdPassedDisks(const std::string& guestUuid) = 0;
+  // Forgets the fd-passed disk `target` of the guest (a detached disk),
+  // keeping the others. Run it inside a transaction: the default rewrites
+  // the guest's list.
+  virtual void removeFdPassedDisk(const std::string& guestUuid, const std::string& target) {
+    std::vector<FdPassedDisk> kept = fdPassedDisksOf(guestUuid);
+    removeFdPassedDisks(guestUuid);
+    for (const FdPassedDisk& disk : kept)
+      if (disk.target != target) addFdPassedDisk(guestUuid, disk);
+  }
 
   // ---- intent journal -----------------------------------------------------
 
