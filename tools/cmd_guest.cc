@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "hotplug/guest_hotplug.h"
 #include "tools/commands.h"
 #include "tools/session.h"
 #include "xml/xml.h"
@@ -54,6 +55,8 @@ int restore(const GlobalOptions& global, const std::string& guest) {
 
 int recover(const GlobalOptions& global) {
   Session session = openSession(global, SessionKind::ReadOnly);
+  // An interrupted attach or detach is settled by asking the guest's QEMU.
+  session.manager->setHotplugSettle(settleHotplugIntent);
   auto report = session.manager->recover();
   for (const auto& line : report) std::cout << line << "\n";
   if (report.empty()) std::cout << "nothing to recover\n";
