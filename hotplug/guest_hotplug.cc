@@ -115,6 +115,7 @@ void attachDisk(SecurityManager& manager, AuditLog* audit, const std::string& gu
     if (qemu.blockDevice) acl.allow(qemu.path, disk.readonly);
     QmpClient qmp = QmpClient::connect(options.qmpSocket, options.timeout);
     attachDiskToQemu(qmp, qemu, hook);
+    if (hook) hook("commit");  // QEMU has it; the store does not know yet
     manager.commitDiskAttach(attach, device.xml);
     acl.keep();
   } catch (const Error&) {

@@ -29,6 +29,23 @@ nlohmann::json labelsJson(const GuestRecord& record) {
   return labels;
 }
 
+// The live XML's disks and interfaces (hot-plugged ones included).
+nlohmann::json devicesJson(const GuestRecord& record) {
+  nlohmann::json disks = nlohmann::json::array(), interfaces = nlohmann::json::array();
+  if (!record.liveXml.empty()) {
+    Domain live = parseDomainXml(record.liveXml, XmlForm::Live);
+    for (const Disk& disk : live.disks)
+      disks.push_back({{"target", disk.target},
+                       {"path", disk.source ? nlohmann::json(disk.source->path) : nlohmann::json()},
+                       {"readonly", disk.readonly}});
+    for (const Interface& interface : live.interfaces)
+      interfaces.push_back(
+          {{"alias", interface.alias ? nlohmann::json(*interface.alias) : nlohmann::json()},
+           {"mac", interface.mac ? nlohmann::json(interface.mac->format()) : nlohmann::json()}});
+  }
+  return {{"disks", disks}, {"interfaces", interfaces}};
+}
+
 nlohmann::json pidJson(const GuestRecord& record) {
   return record.pid ? nlohmann::json(*record.pid) : nlohmann::json();
 }
@@ -74,7 +91,8 @@ int list(const GlobalOptions& global, bool json) {
                      {"state", guestStateName(guest.state)},
                      {"pid", pidJson(guest)},
                      {"host", guest.host},
-                     {"labels", labelsJson(guest)}});
+                     {"labels", labelsJson(guest)},
+                     {"devices", devicesJson(guest)}});
     std::cout << out.dump(2) << "\n";
     return 0;
   }
@@ -105,7 +123,8 @@ int dominfo(const GlobalOptions& global, const std::string& guest, bool json) {
                           {"uuid", info.record.uuid},
                           {"state", guestStateName(info.record.state)},
                           {"pid", pidJson(info.record)},
-                          {"security", security}};
+                          {"security", security},
+                          {"devices", devicesJson(info.record)}};
     std::cout << out.dump(2) << "\n";
     return 0;
   }
