@@ -13,6 +13,11 @@
 #include "core/error.h"
 #include "fdpass/fdset.h"
 #include "hotplug/guest_cgroup_acl.h"
+#include "net/bridge_acl.h"
+#include "net/net_device.h"
+#include "net/rtnetlink.h"
+#include "xml/interfaces.h"
+#include "xml/xml.h"
 
 namespace seclabel {
 namespace {
@@ -161,18 +166,164 @@ void detachDisk(SecurityManager& manager, AuditLog* audit, const std::string& gu
   write(audit, audit::diskHotplug(who, AuditDiskChange::Detach, path, AuditOutcome::Success));
 }
 
+// libvirt's <model type> to QEMU's device; no model: virtio, as libvirt.
+std::string nicDeviceDriver(const Interface& interface) {
+  const std::string model = interface.model.value_or("virtio");
+  if (model == "virtio") return "virtio-net-pci";
+  if (model == "usb-net" || model == "e1000" || model == "e1000e" || model == "rtl8139" ||
+      model == "vmxnet3")
+    return model;
+  throw Error::invalidInput("interface model '" + model + "' cannot be hot-plugged "
+                            "(virtio, usb-net, e1000, e1000e, rtl8139, vmxnet3 can)");
+}
+
+std::string netdevIdFor(const std::string& alias) { return "host" + alias; }
+
+// The first netN no interface of the guest uses (libvirt's rule).
+std::string freeAlias(const Domain& live) {
+  for (unsigned n = 0;; ++n) {
+    std::string alias = "net" + std::to_string(n);
+    if (!live.interfaceByAlias(alias)) return alias;
+  }
+}
+
+NetDevice openInterfaceDevice(const SecurityManager& manager, const Interface& interface,
+                              NetContext& context, const NetInterfaceSpec& spec) {
+  switch (interface.type) {
+    case InterfaceType::Bridge:
+      return NetDevice::createBridgeTap(context, spec, *interface.bridge,
+                                        BridgeAcl::load(manager.config().network.bridgeAcl));
+    case InterfaceType::Ethernet:
+      if (interface.tapManagement == TapManagement::Unmanaged)
+        return NetDevice::attachExistingTap(context, spec);
+      return NetDevice::createEthernetTap(context, spec);
+    case InterfaceType::Direct:
+      return NetDevice::createMacvtap(context, spec, *interface.sourceDev, interface.macvtapMode,
+                                      manager.config().network.directDevices);
+    default:
+      throw Error::invalidInput(std::string("interface type '") + toString(interface.type) +
+                                "' cannot be hot-plugged (bridge, direct and ethernet can)");
+  }
+}
+
+void attachInterface(SecurityManager& manager, AuditLog* audit, const std::string& guest,
+                     const DeviceElement& device, const HotplugOptions& options) {
+  GuestRecord record = manager.requireGuest(guest);
+  const Domain live = parseDomainXml(record.liveXml, XmlForm::Live);
+  const Interface& interface = device.interface;
+  const std::string alias = device.alias.value_or(freeAlias(live));
+  if (live.interfaceByAlias(alias))
+    throw Error::invalidInput("guest " + record.name + " already has an interface " + alias);
+  MacAddress mac = interface.mac.value_or(generateMacAddress(
+      systemRandomBytes(), [&](const MacAddress& candidate) {
+        for (const Interface& other : live.interfaces)
+          if (other.mac == candidate) return true;
+        return false;
+      }));
+  NicForQemu nic;
+  nic.deviceId = alias;
+  nic.netdevId = netdevIdFor(alias);
+  nic.mac = mac.format();
+  nic.deviceDriver = nicDeviceDriver(interface);
+  const AuditGuest who = auditGuestOf(record);
+  const HotplugStepHook hook = withStopHook(options.beforeStep);
+
+  // The devices are opened as at start, for the guest's identity.
+  ProcessLabels labels = manager.processLabels(live);
+  Rtnetlink rtnetlink = Rtnetlink::open();
+  NetContext context;
+  context.rtnetlink = &rtnetlink;
+  context.selinux = &manager.selinuxHost();
+  if (labels.dac) context.uid = labels.dac->uid, context.gid = labels.dac->gid;
+  if (const Seclabel* selinux = live.seclabelFor("selinux")) context.imageLabel = selinux->imagelabel;
+  context.audit = audit;
+  context.auditGuest = who;
+  NetInterfaceSpec spec;
+  spec.mac = mac;
+  spec.name = interface.target;
+  spec.queues = interface.queueCount();
+  spec.vhost = interface.driver == NetDriverName::Qemu   ? VhostRequest::Off
+               : interface.driver == NetDriverName::Vhost ? VhostRequest::Required
+                                                          : VhostRequest::Auto;
+  spec.linkAlias = linkAliasFor(record.uuid, alias);
+
+  nlohmann::json payload = {{"kind", "interface"}, {"name", alias},
+                            {"qmp", options.qmpSocket}, {"deviceId", nic.deviceId},
+                            {"netdevId", nic.netdevId}, {"linkAlias", spec.linkAlias},
+                            {"queues", spec.queues}};
+  std::optional<int64_t> intent;
+  try {
+    std::optional<NetDevice> opened;
+    opened.emplace(openInterfaceDevice(manager, interface, context, spec));
+    for (const UniqueFd& fd : opened->queueFds()) nic.tapFds.push_back(fd.get());
+    for (const UniqueFd& fd : opened->vhostFds()) nic.vhostFds.push_back(fd.get());
+    const std::string liveXml =
+        interfaceXmlWith(device.xml, nic.mac, alias, opened->link().name);
+    payload["xml"] = liveXml;
+    intent = manager.beginInterfaceAttach(record, payload.dump());
+    QmpClient qmp = QmpClient::connect(options.qmpSocket, options.timeout);
+    attachNicToQemu(qmp, nic, hook);
+    if (hook) hook("commit");
+    manager.commitInterfaceAttach(record.uuid, *intent, liveXml);
+    // QEMU has the fds: the link lives as long as QEMU holds them (a tap)
+    // or until the detach deletes it (a macvtap).
+    opened->commit();
+    opened->closeFds();
+  } catch (const Error&) {
+    if (intent) manager.abandonDetach(*intent);  // completes it: nothing is left to undo
+    write(audit, audit::netInterface(who, AuditNetChange::Attach, nic.mac, AuditOutcome::Failure));
+    throw;
+  }
+  write(audit, audit::netInterface(who, AuditNetChange::Attach, nic.mac, AuditOutcome::Success));
+}
+
+// Deletes the links seclabel created for this interface (found by their tag);
+// a tap is usually gone already, with QEMU's last fd.
+void deleteInterfaceLinks(const std::string& linkAlias) {
+  Rtnetlink rtnetlink = Rtnetlink::open();
+  for (const LinkInfo& link : findLinksByAlias(rtnetlink, linkAlias))
+    deleteCreatedLink(rtnetlink, CreatedLink{link.ifindex, link.name, link.kind, link.alias,
+                                             std::nullopt, std::nullopt});
+}
+
+void detachInterface(SecurityManager& manager, AuditLog* audit, const std::string& guest,
+                     const DeviceElement& device, const HotplugOptions& options) {
+  GuestRecord record = manager.requireGuest(guest);
+  const AuditGuest who = auditGuestOf(record);
+  if (!device.alias) throw Error::invalidInput("the interface has no alias to detach it by");
+  const std::string alias = *device.alias;
+  const std::string mac = device.interface.mac ? device.interface.mac->format() : "?";
+  nlohmann::json payload = {{"kind", "interface"}, {"name", alias},
+                            {"qmp", options.qmpSocket}, {"deviceId", alias},
+                            {"netdevId", netdevIdFor(alias)},
+                            {"linkAlias", linkAliasFor(record.uuid, alias)},
+                            {"xml", device.xml}};
+  int64_t intent = manager.beginDetach(record, payload.dump());
+  try {
+    QmpClient qmp = QmpClient::connect(options.qmpSocket, options.timeout);
+    detachNicFromQemu(qmp, alias, netdevIdFor(alias));
+  } catch (const Error&) {
+    manager.abandonDetach(intent);
+    write(audit, audit::netInterface(who, AuditNetChange::Detach, mac, AuditOutcome::Failure));
+    throw;
+  }
+  deleteInterfaceLinks(linkAliasFor(record.uuid, alias));
+  manager.finishInterfaceDetach(record.uuid, alias, intent);
+  write(audit, audit::netInterface(who, AuditNetChange::Detach, mac, AuditOutcome::Success));
+}
+
 }  // namespace
 
 void attachDevice(SecurityManager& manager, AuditLog* audit, const std::string& guest,
                   const DeviceElement& device, const HotplugOptions& options) {
   if (device.kind == DeviceKind::Disk) return attachDisk(manager, audit, guest, device, options);
-  throw Error::invalidInput("attaching an <interface> is not supported yet");
+  attachInterface(manager, audit, guest, device, options);
 }
 
 void detachDevice(SecurityManager& manager, AuditLog* audit, const std::string& guest,
                   const DeviceElement& device, const HotplugOptions& options) {
   if (device.kind == DeviceKind::Disk) return detachDisk(manager, audit, guest, device, options);
-  throw Error::invalidInput("detaching an <interface> is not supported yet");
+  detachInterface(manager, audit, guest, device, options);
 }
 
 DeviceElement deviceFromLiveXml(const GuestRecord& record, const std::string& target,
@@ -211,6 +362,21 @@ bool settleHotplugIntent(const Intent& intent) {
         if (fd.opaque != "rdwr:" + path && fd.opaque != "rdonly:" + path) ours = false;
       if (ours) qmp->removeFd(set.fdsetId);
     }
+  } else if (field("kind") == "interface") {
+    try {
+      qmp->execute("netdev_del", {{"id", field("netdevId")}});
+    } catch (const Error&) {
+    }
+    const unsigned queues = payload.value("queues", 1u);
+    for (unsigned i = 0; i < queues && i < kMaxNetQueues; ++i) {
+      for (const char* kind : {"-fd", "-vhostfd"}) {
+        try {
+          qmp->closeFd(field("netdevId") + kind + std::to_string(i));
+        } catch (const Error&) {
+        }
+      }
+    }
+    deleteInterfaceLinks(field("linkAlias"));
   }
   return false;
 }

@@ -144,6 +144,12 @@ class SecurityManager {
   void finishDiskDetach(const std::string& uuid, const Disk& disk, int64_t intent);
   // QEMU kept the device: nothing changes, the intent completes.
   void abandonDetach(int64_t intent);
+  // Interfaces: seclabel labels no file of theirs (net/ opens and labels
+  // the devices), so only the intent and the live XML change here.
+  int64_t beginInterfaceAttach(const GuestRecord& record, const std::string& payloadJson);
+  void commitInterfaceAttach(const std::string& uuid, int64_t intent,
+                             const std::string& deviceXml);
+  void finishInterfaceDetach(const std::string& uuid, const std::string& alias, int64_t intent);
   // What recover asks about an Attach or Detach intent whose process died:
   // whether QEMU has the device now (having removed whatever half-added
   // part of it it found when it has not). Set by the hot-plug layer; unset,

@@ -113,6 +113,35 @@ int64_t SecurityManager::beginDetach(const GuestRecord& record, const std::strin
 
 void SecurityManager::abandonDetach(int64_t intent) { store_.completeIntent(intent); }
 
+int64_t SecurityManager::beginInterfaceAttach(const GuestRecord& record,
+                                              const std::string& payloadJson) {
+  requireAuditBeforeChanges();
+  return store_.recordIntent(record.uuid, IntentKind::Attach, hotplugPayload(payloadJson));
+}
+
+void SecurityManager::commitInterfaceAttach(const std::string& uuid, int64_t intent,
+                                            const std::string& deviceXml) {
+  auto transaction = store_.begin();
+  GuestRecord record = requireGuest(uuid);
+  Domain live = parseDomainXml(domainXmlWithDevice(record.liveXml, deviceXml), XmlForm::Live);
+  record.liveXml = formatDomainXml(live, XmlForm::Live);
+  store_.updateGuest(record);
+  store_.completeIntent(intent);
+  transaction->commit();
+}
+
+void SecurityManager::finishInterfaceDetach(const std::string& uuid, const std::string& alias,
+                                            int64_t intent) {
+  auto transaction = store_.begin();
+  GuestRecord record = requireGuest(uuid);
+  Domain live =
+      parseDomainXml(domainXmlWithoutInterface(record.liveXml, alias), XmlForm::Live);
+  record.liveXml = formatDomainXml(live, XmlForm::Live);
+  store_.updateGuest(record);
+  store_.completeIntent(intent);
+  transaction->commit();
+}
+
 void SecurityManager::finishDiskDetach(const std::string& uuid, const Disk& disk,
                                        int64_t intent) {
   std::vector<std::string> warnings;

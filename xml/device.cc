@@ -136,6 +136,24 @@ std::string domainXmlWithoutInterface(std::string_view domainXml, std::string_vi
   return save(tree);
 }
 
+std::string interfaceXmlWith(std::string_view interfaceXml, const std::string& mac,
+                             const std::string& alias, const std::string& targetDev) {
+  pugi::xml_document tree;
+  load(interfaceXml, tree, "device XML");
+  pugi::xml_node interface = tree.document_element();
+  auto set = [&](const char* element, const char* attribute, const std::string& value) {
+    pugi::xml_node node = interface.child(element);
+    if (!node) node = interface.append_child(element);
+    pugi::xml_attribute attr = node.attribute(attribute);
+    if (!attr) attr = node.append_attribute(attribute);
+    attr.set_value(value.c_str());
+  };
+  set("mac", "address", mac);
+  set("target", "dev", targetDev);
+  set("alias", "name", alias);
+  return save(interface);
+}
+
 std::string diskElementOf(std::string_view domainXml, std::string_view target) {
   pugi::xml_document tree;
   load(domainXml, tree, "live XML");

@@ -39,6 +39,10 @@ std::string domainXmlWithoutDisk(std::string_view domainXml, std::string_view ta
 std::string domainXmlWithoutInterface(std::string_view domainXml, std::string_view alias);
 // The <disk> element whose <target dev> is `target`, alone (for a detach by
 // --target); InvalidInput when there is none.
+// An <interface> element with its <mac address>, <alias name> and <target
+// dev> set (added when absent), as the live XML records them.
+std::string interfaceXmlWith(std::string_view interfaceXml, const std::string& mac,
+                             const std::string& alias, const std::string& targetDev);
 std::string diskElementOf(std::string_view domainXml, std::string_view target);
 std::string interfaceElementOf(std::string_view domainXml, std::string_view alias);
 

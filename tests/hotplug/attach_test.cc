@@ -18,6 +18,7 @@
 #include "fdpass/qmp_client.h"
 #include "tests/fdpass/e2e_fdpass_support.h"
 #include "tests/fdpass/test_support.h"
+#include "tests/net/netns.h"
 #include "tests/tools/e2e_support.h"
 
 namespace seclabel {
@@ -254,6 +255,67 @@ TEST_F(Attach, KilledAtEachStepRecoverLeavesNothingBehind) {
     expectQemuHasNothing();
     EXPECT_EQ(lookOf(image_), before);
   }
+}
+
+std::string infoNetwork(QmpClient& qmp) {
+  return qmp.execute("human-monitor-command", {{"command-line", "info network"}})
+      .get<std::string>();
+}
+
+// A NIC on a tap seclabel creates, in a network namespace of the test's own
+// (the host's links are never touched); usb-net on qemu-xhci, which QEMU
+// unplugs without a guest.
+TEST_F(Attach, AnInterfaceGetsItsTapAndTheTapIsGoneAfterDetach) {
+  if (auto reason = testing::netnsUnavailableReason(); !reason.empty()) GTEST_SKIP() << reason;
+  startQemu({"-device", "qemu-xhci,id=xhci0"});
+  writeText(dir_ / "nic.xml",
+            "<interface type='ethernet'>\n  <mac address='52:54:00:aa:bb:07'/>\n"
+            "  <target dev='hpt0'/>\n  <model type='usb-net'/>\n"
+            "  <alias name='ua-net1'/>\n</interface>\n");
+  testing::runInFreshNetns([&] {
+    Finished attached = run({"attach", "hp", dir_ / "nic.xml", "--qmp", qmp()});
+    ASSERT_EQ(attached.code(), 0) << attached.err;
+    std::string network = infoNetwork(*monitor_);
+    EXPECT_NE(network.find("hostua-net1"), std::string::npos) << network;
+    EXPECT_NE(network.find("52:54:00:aa:bb:07"), std::string::npos) << network;
+    ASSERT_TRUE(testing::linkExists("hpt0"));
+    auto [uid, gid] = dacIds(guest());
+    EXPECT_EQ(testing::sysNet("hpt0", "owner"), std::to_string(uid));
+    const nlohmann::json listed = guest();
+    ASSERT_EQ(listed.at("devices").at("interfaces").size(), 1u) << listed.dump();
+    EXPECT_EQ(listed.at("devices").at("interfaces")[0].at("alias"), "ua-net1");
+    EXPECT_EQ(listed.at("devices").at("interfaces")[0].at("mac"), "52:54:00:aa:bb:07");
+
+    Finished detached = run({"detach", "hp", "--alias", "ua-net1", "--qmp", qmp()});
+    ASSERT_EQ(detached.code(), 0) << detached.err;
+    EXPECT_EQ(infoNetwork(*monitor_).find("hostua-net1"), std::string::npos);
+    EXPECT_FALSE(testing::linkExists("hpt0"));
+    EXPECT_TRUE(guest().at("devices").at("interfaces").empty());
+  });
+}
+
+TEST_F(Attach, AnInterfaceQemuRefusesLeavesNoTap) {
+  if (auto reason = testing::netnsUnavailableReason(); !reason.empty()) GTEST_SKIP() << reason;
+  startQemu({});  // no USB controller: usb-net's device_add is refused
+  writeText(dir_ / "nic.xml",
+            "<interface type='ethernet'>\n  <target dev='hpt0'/>\n"
+            "  <model type='usb-net'/>\n</interface>\n");
+  const std::string before = infoNetwork(*monitor_);
+  testing::runInFreshNetns([&] {
+    Finished refused = run({"attach", "hp", dir_ / "nic.xml", "--qmp", qmp()});
+    EXPECT_EQ(refused.code(), 1);
+    EXPECT_NE(refused.err.find("device_add: "), std::string::npos) << refused.err;
+    EXPECT_FALSE(testing::linkExists("hpt0"));
+    EXPECT_EQ(infoNetwork(*monitor_), before);
+    EXPECT_TRUE(guest().at("devices").at("interfaces").empty());
+    // A bridge the ACL does not allow: exit 4, nothing created.
+    writeText(dir_ / "bridge.xml",
+              "<interface type='bridge'>\n  <source bridge='br-nope'/>\n"
+              "  <target dev='hpt1'/>\n  <model type='usb-net'/>\n</interface>\n");
+    Finished denied = run({"attach", "hp", dir_ / "bridge.xml", "--qmp", qmp()});
+    EXPECT_EQ(denied.code(), 4) << denied.err;
+    EXPECT_FALSE(testing::linkExists("hpt1"));
+  });
 }
 
 // NFS with root_squash (bindfs as nobody): root can neither chown nor label
