@@ -146,10 +146,13 @@ void detachDisk(SecurityManager& manager, AuditLog* audit, const std::string& gu
                             {"nodeName", diskNodeName(disk)},
                             {"path", path},
                             {"xml", device.xml}};
+  const HotplugStepHook hook = withStopHook(options.beforeStep);
   int64_t intent = manager.beginDetach(record, payload.dump());
   try {
     QmpClient qmp = QmpClient::connect(options.qmpSocket, options.timeout);
+    if (hook) hook("device_del");
     detachDiskFromQemu(qmp, diskDeviceId(device), diskNodeName(disk), path);
+    if (hook) hook("restore");  // QEMU let go; nothing is restored yet
   } catch (const Error& e) {
     // QEMU may still use the image: nothing is restored.
     manager.abandonDetach(intent);
@@ -270,7 +273,9 @@ void attachInterface(SecurityManager& manager, AuditLog* audit, const std::strin
     opened->commit();
     opened->closeFds();
   } catch (const Error&) {
-    if (intent) manager.abandonDetach(*intent);  // completes it: nothing is left to undo
+    // The intent completes (abandonDetach only completes it): the link
+    // goes with `opened`, QEMU took nothing.
+    if (intent) manager.abandonDetach(*intent);
     write(audit, audit::netInterface(who, AuditNetChange::Attach, nic.mac, AuditOutcome::Failure));
     throw;
   }
@@ -298,10 +303,13 @@ void detachInterface(SecurityManager& manager, AuditLog* audit, const std::strin
                             {"netdevId", netdevIdFor(alias)},
                             {"linkAlias", linkAliasFor(record.uuid, alias)},
                             {"xml", device.xml}};
+  const HotplugStepHook hook = withStopHook(options.beforeStep);
   int64_t intent = manager.beginDetach(record, payload.dump());
   try {
     QmpClient qmp = QmpClient::connect(options.qmpSocket, options.timeout);
+    if (hook) hook("device_del");
     detachNicFromQemu(qmp, alias, netdevIdFor(alias));
+    if (hook) hook("restore");
   } catch (const Error&) {
     manager.abandonDetach(intent);
     write(audit, audit::netInterface(who, AuditNetChange::Detach, mac, AuditOutcome::Failure));

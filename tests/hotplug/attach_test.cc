@@ -257,6 +257,43 @@ TEST_F(Attach, KilledAtEachStepRecoverLeavesNothingBehind) {
   }
 }
 
+// SIGKILL `seclabel detach` before device_del (QEMU keeps the disk: recover
+// leaves it with the guest, labeled) and after QEMU let go (recover finishes
+// the detach: the file restored, the live XML without the disk).
+TEST_F(Attach, KilledDuringADetachRecoverFinishesOrKeepsIt) {
+  startQemu();
+  const Look before = lookOf(image_);
+  ASSERT_EQ(run({"attach", "hp", dir_ / "disk.xml", "--qmp", qmp()}).code(), 0);
+  const Look labeled = lookOf(image_);
+  for (std::string step : {"device_del", "restore"}) {
+    SCOPED_TRACE(step);
+    ::setenv("SECLABEL_TEST_HOTPLUG_STOP_AT", step.c_str(), 1);
+    {
+      Child detach(seclabelArgv(config_, state_,
+                                {"detach", "hp", "--target", "sdb", "--qmp", qmp()}));
+      ::unsetenv("SECLABEL_TEST_HOTPLUG_STOP_AT");
+      ASSERT_TRUE(detach.waitForLine("stopped at " + step));
+      ::kill(detach.pid(), SIGKILL);
+      detach.wait();
+    }
+    Finished recovered = run({"recover"});
+    ASSERT_EQ(recovered.code(), 0) << recovered.err;
+    if (step == "device_del") {
+      EXPECT_NE(recovered.out.find("QEMU still has it"), std::string::npos) << recovered.out;
+      EXPECT_EQ(monitor_->execute("query-block").size(), 1u);
+      EXPECT_EQ(disksInStore(), std::vector<std::string>{"sdb"});
+      EXPECT_EQ(lookOf(image_), labeled);
+    } else {
+      EXPECT_NE(recovered.out.find("finished the interrupted detach of disk sdb"),
+                std::string::npos)
+          << recovered.out;
+      expectQemuHasNothing();
+      EXPECT_TRUE(disksInStore().empty());
+      EXPECT_EQ(lookOf(image_), before);
+    }
+  }
+}
+
 std::string infoNetwork(QmpClient& qmp) {
   return qmp.execute("human-monitor-command", {{"command-line", "info network"}})
       .get<std::string>();
