@@ -94,6 +94,7 @@ void attachDisk(SecurityManager& manager, AuditLog* audit, const std::string& gu
                             {"xml", device.xml}};
   SecurityManager::DiskAttach attach = manager.beginDiskAttach(guest, disk, payload.dump());
   const AuditGuest who = auditGuestOf(attach.record);
+  bool qemuKeepsIt = false;
   try {
     std::vector<OpenedImage> opened;
     if (attach.fdPassed) {
@@ -121,10 +122,26 @@ void attachDisk(SecurityManager& manager, AuditLog* audit, const std::string& gu
     QmpClient qmp = QmpClient::connect(options.qmpSocket, options.timeout);
     attachDiskToQemu(qmp, qemu, hook);
     if (hook) hook("commit");  // QEMU has it; the store does not know yet
-    manager.commitDiskAttach(attach, device.xml);
+    try {
+      manager.commitDiskAttach(attach, device.xml);
+    } catch (const Error& e) {
+      // The store cannot record it: QEMU must not keep a disk whose labels
+      // are about to be taken back.
+      try {
+        detachDiskFromQemu(qmp, qemu.deviceId, qemu.nodeName, qemu.path);
+      } catch (const Error& stuck) {
+        // QEMU keeps it: so do the labels. The intent stays pending, and
+        // recover, finding QEMU has the disk, records it.
+        qemuKeepsIt = true;
+        throw Error(ExitCode::Failed,
+                    std::string(e.what()) + "; QEMU keeps disk " + disk.target + " (" +
+                        stuck.what() + "): run seclabel recover to record it");
+      }
+      throw;
+    }
     acl.keep();
   } catch (const Error&) {
-    manager.abortDiskAttach(attach, disk);
+    if (!qemuKeepsIt) manager.abortDiskAttach(attach, disk);
     write(audit, audit::diskHotplug(who, AuditDiskChange::Attach, qemu.path,
                                     AuditOutcome::Failure));
     throw;
@@ -255,6 +272,7 @@ void attachInterface(SecurityManager& manager, AuditLog* audit, const std::strin
                             {"netdevId", nic.netdevId}, {"linkAlias", spec.linkAlias},
                             {"queues", spec.queues}};
   std::optional<int64_t> intent;
+  bool qemuKeepsIt = false;
   try {
     std::optional<NetDevice> opened;
     opened.emplace(openInterfaceDevice(manager, interface, context, spec));
@@ -267,7 +285,20 @@ void attachInterface(SecurityManager& manager, AuditLog* audit, const std::strin
     QmpClient qmp = QmpClient::connect(options.qmpSocket, options.timeout);
     attachNicToQemu(qmp, nic, hook);
     if (hook) hook("commit");
-    manager.commitInterfaceAttach(record.uuid, *intent, liveXml);
+    try {
+      manager.commitInterfaceAttach(record.uuid, *intent, liveXml);
+    } catch (const Error& e) {
+      try {
+        detachNicFromQemu(qmp, nic.deviceId, nic.netdevId);  // as for a disk
+      } catch (const Error& stuck) {
+        qemuKeepsIt = true;  // the intent stays for recover, the link with QEMU
+        opened->commit();
+        throw Error(ExitCode::Failed,
+                    std::string(e.what()) + "; QEMU keeps interface " + alias + " (" +
+                        stuck.what() + "): run seclabel recover to record it");
+      }
+      throw;
+    }
     // QEMU has the fds: the link lives as long as QEMU holds them (a tap)
     // or until the detach deletes it (a macvtap).
     opened->commit();
@@ -275,7 +306,7 @@ void attachInterface(SecurityManager& manager, AuditLog* audit, const std::strin
   } catch (const Error&) {
     // The intent completes (abandonDetach only completes it): the link
     // goes with `opened`, QEMU took nothing.
-    if (intent) manager.abandonDetach(*intent);
+    if (intent && !qemuKeepsIt) manager.abandonDetach(*intent);
     write(audit, audit::netInterface(who, AuditNetChange::Attach, nic.mac, AuditOutcome::Failure));
     throw;
   }
