@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
+#include <set>
 #include <fstream>
 #include <optional>
 
@@ -88,6 +90,17 @@ class Attach : public ::testing::Test {
     monitor_.emplace(QmpClient::connect(dir_ / "test-qmp.sock"));
   }
   std::string qmp() const { return dir_ / "qmp.sock"; }
+  // Where QEMU's fds point.
+  std::multiset<std::string> qemuFds() const {
+    std::multiset<std::string> targets;
+    std::string fdDir = "/proc/" + std::to_string(qemu_->pid()) + "/fd";
+    for (const auto& entry : std::filesystem::directory_iterator(fdDir)) {
+      std::error_code error;
+      auto target = std::filesystem::read_symlink(entry.path(), error);
+      if (!error) targets.insert(target.string());
+    }
+    return targets;
+  }
 
   Finished run(const std::vector<std::string>& args) { return runSeclabel(config_, state_, args); }
 
@@ -328,6 +341,50 @@ TEST_F(Attach, AnInterfaceGetsItsTapAndTheTapIsGoneAfterDetach) {
     EXPECT_EQ(infoNetwork(*monitor_).find("hostua-net1"), std::string::npos);
     EXPECT_FALSE(testing::linkExists("hpt0"));
     EXPECT_TRUE(guest().at("devices").at("interfaces").empty());
+  });
+}
+
+// SIGKILL an interface attach at each step, then `recover` in the same
+// namespace: no netdev, no named fd, no tap left; after device_add QEMU has
+// the NIC and it is kept.
+TEST_F(Attach, AnInterfaceAttachKilledAtEachStepLeavesNothingBehind) {
+  if (auto reason = testing::netnsUnavailableReason(); !reason.empty()) GTEST_SKIP() << reason;
+  startQemu({"-device", "qemu-xhci,id=xhci0"});
+  writeText(dir_ / "nic.xml",
+            "<interface type='ethernet'>\n  <target dev='hpt0'/>\n"
+            "  <model type='usb-net'/>\n  <alias name='ua-net1'/>\n</interface>\n");
+  const std::string before = infoNetwork(*monitor_);
+  testing::runInFreshNetns([&] {
+    for (std::string step : {"getfd", "netdev_add", "device_add", "commit"}) {
+      SCOPED_TRACE(step);
+      ::setenv("SECLABEL_TEST_HOTPLUG_STOP_AT", step.c_str(), 1);
+      {
+        Child attach(seclabelArgv(config_, state_,
+                                  {"attach", "hp", dir_ / "nic.xml", "--qmp", qmp()}));
+        ::unsetenv("SECLABEL_TEST_HOTPLUG_STOP_AT");
+        ASSERT_TRUE(attach.waitForLine("stopped at " + step));
+        ::kill(attach.pid(), SIGKILL);
+        attach.wait();
+      }
+      Finished recovered = run({"recover"});
+      ASSERT_EQ(recovered.code(), 0) << recovered.err;
+      if (step == "commit") {
+        EXPECT_NE(recovered.out.find("kept the interrupted attach of interface ua-net1"),
+                  std::string::npos)
+            << recovered.out;
+        ASSERT_EQ(guest().at("devices").at("interfaces").size(), 1u);
+        EXPECT_TRUE(testing::linkExists("hpt0"));
+        ASSERT_EQ(run({"detach", "hp", "--alias", "ua-net1", "--qmp", qmp()}).code(), 0);
+      } else {
+        EXPECT_NE(recovered.out.find("undid the interrupted attach of interface ua-net1"),
+                  std::string::npos)
+            << recovered.out;
+        EXPECT_TRUE(guest().at("devices").at("interfaces").empty());
+      }
+      EXPECT_EQ(infoNetwork(*monitor_), before);
+      EXPECT_FALSE(testing::linkExists("hpt0"));
+      EXPECT_EQ(qemuFds().count("/dev/net/tun"), 0u);
+    }
   });
 }
 
