@@ -254,8 +254,12 @@ void attachInterface(SecurityManager& manager, AuditLog* audit, const std::strin
   NetContext context;
   context.rtnetlink = &rtnetlink;
   context.selinux = &manager.selinuxHost();
-  if (labels.dac) context.uid = labels.dac->uid, context.gid = labels.dac->gid;
-  if (const Seclabel* selinux = live.seclabelFor("selinux")) context.imageLabel = selinux->imagelabel;
+  if (labels.dac) {
+    context.uid = labels.dac->uid;
+    context.gid = labels.dac->gid;
+  }
+  if (const Seclabel* selinux = live.seclabelFor("selinux"))
+    context.imageLabel = selinux->imagelabel;
   context.audit = audit;
   context.auditGuest = who;
   NetInterfaceSpec spec;
