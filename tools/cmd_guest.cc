@@ -1,6 +1,7 @@
 // seclabel prepare | restore | list | dominfo | recover
 #include <cstdio>
 #include <iostream>
+#include <optional>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -14,10 +15,16 @@
 namespace seclabel::tools {
 namespace {
 
-nlohmann::json labelsJson(const GuestRecord& record) {
+// The live XML, parsed once for both JSON parts (nullopt: none yet).
+std::optional<Domain> liveDomain(const GuestRecord& record) {
+  if (record.liveXml.empty()) return std::nullopt;
+  return parseDomainXml(record.liveXml, XmlForm::Live);
+}
+
+nlohmann::json labelsJson(const GuestRecord& record, const std::optional<Domain>& parsed) {
   nlohmann::json labels = nlohmann::json::object();
-  if (record.liveXml.empty()) return labels;
-  Domain live = parseDomainXml(record.liveXml, XmlForm::Live);
+  if (!parsed) return labels;
+  const Domain& live = *parsed;
   for (const auto& model : record.drivers) {
     const Seclabel* seclabel = live.seclabelFor(model);
     if (!seclabel) continue;
@@ -30,10 +37,10 @@ nlohmann::json labelsJson(const GuestRecord& record) {
 }
 
 // The live XML's disks and interfaces (hot-plugged ones included).
-nlohmann::json devicesJson(const GuestRecord& record) {
+nlohmann::json devicesJson(const std::optional<Domain>& parsed) {
   nlohmann::json disks = nlohmann::json::array(), interfaces = nlohmann::json::array();
-  if (!record.liveXml.empty()) {
-    Domain live = parseDomainXml(record.liveXml, XmlForm::Live);
+  if (parsed) {
+    const Domain& live = *parsed;
     for (const Disk& disk : live.disks)
       disks.push_back({{"target", disk.target},
                        {"path", disk.source ? nlohmann::json(disk.source->path) : nlohmann::json()},
@@ -85,21 +92,23 @@ int list(const GlobalOptions& global, bool json) {
   auto guests = session.store->listGuests();
   if (json) {
     nlohmann::json out = nlohmann::json::array();
-    for (const auto& guest : guests)
+    for (const auto& guest : guests) {
+      const std::optional<Domain> live = liveDomain(guest);
       out.push_back({{"name", guest.name},
                      {"uuid", guest.uuid},
                      {"state", guestStateName(guest.state)},
                      {"pid", pidJson(guest)},
                      {"host", guest.host},
-                     {"labels", labelsJson(guest)},
-                     {"devices", devicesJson(guest)}});
+                     {"labels", labelsJson(guest, live)},
+                     {"devices", devicesJson(live)}});
+    }
     std::cout << out.dump(2) << "\n";
     return 0;
   }
   std::printf("%-20s %-36s %-9s %-8s %s\n", "Name", "UUID", "State", "Pid", "Labels");
   for (const auto& guest : guests) {
     std::string labels;
-    const nlohmann::json all = labelsJson(guest);
+    const nlohmann::json all = labelsJson(guest, liveDomain(guest));
     for (const auto& [model, label] : all.items())
       if (label["label"].is_string()) labels += (labels.empty() ? "" : " ") + model + "=" + label["label"].get<std::string>();
     std::printf("%-20s %-36s %-9s %-8s %s\n", guest.name.c_str(), guest.uuid.c_str(),
@@ -124,7 +133,7 @@ int dominfo(const GlobalOptions& global, const std::string& guest, bool json) {
                           {"state", guestStateName(info.record.state)},
                           {"pid", pidJson(info.record)},
                           {"security", security},
-                          {"devices", devicesJson(info.record)}};
+                          {"devices", devicesJson(liveDomain(info.record))}};
     std::cout << out.dump(2) << "\n";
     return 0;
   }
