@@ -6,7 +6,7 @@ include(CMakePackageConfigHelpers)
 
 set(seclabel_layers seclabel_core seclabel_xml seclabel_audit seclabel_alloc seclabel_secdriver
     seclabel_cgroup seclabel_process seclabel_net
-    seclabel_fdpass seclabel_policy seclabel_launcher)
+    seclabel_fdpass seclabel_hotplug seclabel_policy seclabel_launcher)
 add_library(seclabel_shared SHARED ${PROJECT_SOURCE_DIR}/launcher/shared_library.cc)
 foreach(layer ${seclabel_layers})
   target_sources(seclabel_shared PRIVATE $<TARGET_OBJECTS:${layer}>)
@@ -22,7 +22,7 @@ install(TARGETS seclabel_shared LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 
 # The layers' headers keep their folder (code includes "xml/xml.h"), under
 # include/seclabel/, plus the umbrella <seclabel/seclabel.h>.
-foreach(layer core xml audit alloc secdriver cgroup process net fdpass policy launcher)
+foreach(layer core xml audit alloc secdriver cgroup process net fdpass hotplug policy launcher)
   install(DIRECTORY ${PROJECT_SOURCE_DIR}/${layer}/
           DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/seclabel/${layer}
           FILES_MATCHING PATTERN "*.h")
