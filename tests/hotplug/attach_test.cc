@@ -461,5 +461,34 @@ TEST_F(AttachRootSquash, ThroughFdPassing) {
   qemu_.reset();  // its fds on the mount go before the unmount
 }
 
+// An image on the root_squash export that nobody (root, squashed) may read:
+// the fd-passing open fails, and nothing is left in QEMU or in the store.
+TEST_F(AttachRootSquash, AnUnreadableImageLeavesNothing) {
+  if (::access("/usr/bin/bindfs", X_OK) != 0) GTEST_SKIP() << "bindfs is not installed";
+  std::string backing = dir_ / "export", mountpoint = dir_ / "nfs";
+  ASSERT_EQ(::mkdir(backing.c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir(mountpoint.c_str(), 0755), 0);
+  makeImage(backing + "/data.qcow2");  // root's, 0600: nobody may not open it
+  fdpass_e2e::RootSquashMount mount(backing, mountpoint);
+  ASSERT_TRUE(mount.mounted()) << mount.error();
+  std::string image = mountpoint + "/data.qcow2";
+  writeText(dir_ / "nfs.xml", diskXml(image));
+  startQemu();
+  const Look before = lookOf(image);
+  Finished refused = run({"attach", "hp", dir_ / "nfs.xml", "--qmp", qmp()});
+  // The open failed (exit 1), as the broker's failed opens do.
+  EXPECT_EQ(refused.code(), 1) << refused.err;
+  EXPECT_NE(refused.err.find("cannot open " + image + ": Permission denied"), std::string::npos)
+      << refused.err;
+  EXPECT_EQ(std::count(refused.err.begin(), refused.err.end(), '\n'), 1) << refused.err;
+  expectQemuHasNothing();
+  EXPECT_EQ(lookOf(image), before);
+  EXPECT_TRUE(disksInStore().empty());
+  // Nothing of it is left for the guest's restore either.
+  EXPECT_EQ(run({"restore", "hp"}).code(), 0);
+  monitor_.reset();
+  qemu_.reset();
+}
+
 }  // namespace
 }  // namespace seclabel
