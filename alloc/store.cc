@@ -27,6 +27,8 @@ const char* intentKindName(IntentKind kind) {
     case IntentKind::LabelResource: return "label-resource";
     case IntentKind::RestoreResource: return "restore-resource";
     case IntentKind::Supervise: return "supervise";
+    case IntentKind::Attach: return "attach";
+    case IntentKind::Detach: return "detach";
   }
   return "prepare";
 }
@@ -37,6 +39,8 @@ IntentKind parseIntentKind(const std::string& name) {
   if (name == "label-resource") return IntentKind::LabelResource;
   if (name == "restore-resource") return IntentKind::RestoreResource;
   if (name == "supervise") return IntentKind::Supervise;
+  if (name == "attach") return IntentKind::Attach;
+  if (name == "detach") return IntentKind::Detach;
   throw Error(ExitCode::Failed, "state store: unknown intent kind '" + name + "'");
 }
 

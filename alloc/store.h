@@ -179,7 +179,13 @@ struct GuestLinkRecord {
 //                   guest alone while that launcher lives, even once the
 //                   guest's own process is gone, and completes the intent
 //                   once the launcher is gone.
-enum class IntentKind { Prepare, Restore, LabelResource, RestoreResource, Supervise };
+//   Attach          a hot-plug of one device into a running guest has begun
+//                   (payload: the device, the QMP socket): recover undoes
+//                   it unless QEMU has the device, which it then records.
+//   Detach          a hot-unplug has begun: recover finishes it once QEMU
+//                   no longer has the device.
+enum class IntentKind { Prepare, Restore, LabelResource, RestoreResource, Supervise, Attach,
+                        Detach };
 const char* intentKindName(IntentKind kind);
 IntentKind parseIntentKind(const std::string& name);
 
@@ -278,6 +284,15 @@ class SECLABEL_API Store {
   virtual void addFdPassedDisk(const std::string& guestUuid, const FdPassedDisk& disk) = 0;
   virtual std::vector<FdPassedDisk> fdPassedDisksOf(const std::string& guestUuid) = 0;
   virtual void removeFdPassedDisks(const std::string& guestUuid) = 0;
+  // Forgets the fd-passed disk `target` of the guest (a detached disk),
+  // keeping the others. Run it inside a transaction: the default rewrites
+  // the guest's list.
+  virtual void removeFdPassedDisk(const std::string& guestUuid, const std::string& target) {
+    std::vector<FdPassedDisk> kept = fdPassedDisksOf(guestUuid);
+    removeFdPassedDisks(guestUuid);
+    for (const FdPassedDisk& disk : kept)
+      if (disk.target != target) addFdPassedDisk(guestUuid, disk);
+  }
 
   // ---- host objects of a guest (cgroup, links, MAC addresses) -------------
   // Kept apart from the guest record: they outlive it when they could not

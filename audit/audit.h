@@ -99,6 +99,8 @@ enum class AuditCgroupChange { Allow, Deny };
 // reasons): start/attach give it to the guest (old-net=? new-net=MAC),
 // stop/detach take it back (old-net=MAC new-net=?).
 enum class AuditNetChange { Start, Stop, Attach, Detach };
+// A disk given to or taken from a running guest (virDomainAuditDisk).
+enum class AuditDiskChange { Attach, Detach };
 
 namespace audit {
 
@@ -187,6 +189,14 @@ AuditRecord netDeviceOpen(const AuditGuest& guest, std::string_view mac, std::st
 // these two fields, so only the encoded form reads back under ausearch -i.
 AuditRecord netInterface(const AuditGuest& guest, AuditNetChange change, std::string_view mac,
                          AuditOutcome outcome);
+
+// VIRT_RESOURCE for a disk attached to or detached from a running guest,
+// libvirt's virDomainAuditDisk fields:
+//   virt=kvm resrc=disk reason=attach vm="NAME" uuid=UUID old-disk=? new-disk="PATH"
+//   virt=kvm resrc=disk reason=detach vm="NAME" uuid=UUID old-disk="PATH" new-disk=?
+// res=failed when the attach or detach failed.
+AuditRecord diskHotplug(const AuditGuest& guest, AuditDiskChange change, std::string_view path,
+                        AuditOutcome outcome);
 
 // VIRT_RESOURCE for a change of a guest's cgroup device ACL, in libvirt's
 // virDomainAuditCgroup* form. `cgroupPath` is the cgroup's directory (the

@@ -212,6 +212,19 @@ AuditRecord netInterface(const AuditGuest& guest, AuditNetChange change, std::st
   return r;
 }
 
+AuditRecord diskHotplug(const AuditGuest& guest, AuditDiskChange change, std::string_view path,
+                        AuditOutcome outcome) {
+  const bool given = change == AuditDiskChange::Attach;
+  AuditRecord r{AuditRecordType::Resource,
+                {token("virt", guest.virtType), token("resrc", "disk"),
+                 token("reason", given ? "attach" : "detach")},
+                outcome};
+  for (AuditField& f : guestFields(guest)) r.fields.push_back(std::move(f));
+  r.fields.push_back(given ? token("old-disk", kUnset) : userValue("old-disk", path));
+  r.fields.push_back(given ? userValue("new-disk", path) : token("new-disk", kUnset));
+  return r;
+}
+
 AuditRecord resourceLinks(const AuditGuest& guest, std::string_view path,
                           unsigned long linkCount) {
   AuditRecord r{AuditRecordType::Resource,

@@ -8,7 +8,7 @@ include(CMakePackageConfigHelpers)
 
 set(seclabel_layers seclabel_core seclabel_xml seclabel_audit seclabel_alloc seclabel_secdriver
     seclabel_cgroup seclabel_process seclabel_net
-    seclabel_fdpass seclabel_policy seclabel_launcher seclabel_alloc_etcd)
+    seclabel_fdpass seclabel_policy seclabel_hotplug seclabel_launcher seclabel_alloc_etcd)
 add_library(seclabel_shared SHARED ${PROJECT_SOURCE_DIR}/launcher/shared_library.cc)
 foreach(layer ${seclabel_layers})
   target_sources(seclabel_shared PRIVATE $<TARGET_OBJECTS:${layer}>)

@@ -229,15 +229,34 @@ nlohmann::json QmpClient::readMessage(Deadline deadline, const std::string& wait
   }
 }
 
+namespace {
+
+// Whether `message` is QEMU's DEVICE_DELETED for device `id` ("data":
+// {"device": ID, "path": ...}).
+bool isDeviceDeleted(const nlohmann::json& message, const std::string& id) {
+  auto event = message.find("event");
+  if (event == message.end() || *event != "DEVICE_DELETED") return false;
+  auto data = message.find("data");
+  if (data == message.end() || !data->is_object()) return false;
+  auto device = data->find("device");
+  return device != data->end() && device->is_string() && *device == id;
+}
+
+}  // namespace
+
 nlohmann::json QmpClient::readReply(std::uint64_t id, const std::string& command,
-                                    Deadline deadline) {
+                                    Deadline deadline, const std::string* awaitedDevice,
+                                    bool* deviceDeleted) {
   const std::string waitingFor = "answer " + command;
   while (true) {
     // Checked here too: a QEMU sending nothing but events, as fast as it
     // can, keeps the buffer full and poll() never waits.
     if (Clock::now() >= deadline) throw timedOut(waitingFor);
     nlohmann::json message = readMessage(deadline, waitingFor);
-    if (message.contains("event")) continue;  // asynchronous, not our reply
+    if (message.contains("event")) {  // asynchronous, not our reply
+      if (awaitedDevice && isDeviceDeleted(message, *awaitedDevice)) *deviceDeleted = true;
+      continue;
+    }
     auto idField = message.find("id");
     if (idField == message.end() || !idField->is_number_unsigned() ||
         idField->get<std::uint64_t>() != id) {
@@ -294,6 +313,36 @@ void QmpClient::removeFd(int fdsetId, std::optional<int> fd) {
   nlohmann::json arguments = {{"fdset-id", fdsetId}};
   if (fd) arguments["fd"] = *fd;
   execute("remove-fd", arguments);
+}
+
+void QmpClient::getFd(int fd, const std::string& name) {
+  executeWithFd("getfd", {{"fdname", name}}, &fd);
+}
+
+void QmpClient::closeFd(const std::string& name) { execute("closefd", {{"fdname", name}}); }
+
+void QmpClient::deleteDevice(const std::string& id) {
+  const Deadline deadline = deadlineFromNow();
+  const std::uint64_t commandId = nextId_++;
+  nlohmann::json request = {
+      {"execute", "device_del"}, {"id", commandId}, {"arguments", {{"id", id}}}};
+  sendLine(request.dump() + "\n", nullptr, deadline);
+  bool deleted = false;
+  readReply(commandId, "device_del", deadline, &id, &deleted);
+  const std::string waitingFor = "delete device " + id + " (no DEVICE_DELETED event)";
+  while (!deleted) {
+    // Checked before each read: a stream of other events must not keep
+    // us past the deadline.
+    if (Clock::now() >= deadline) throw timedOut(waitingFor);
+    nlohmann::json message = readMessage(deadline, waitingFor);
+    if (message.contains("event")) {
+      deleted = isDeviceDeleted(message, id);
+      continue;
+    }
+    throw Error(ExitCode::Failed,
+                "QMP " + socketPath_ + ": a reply nobody asked for while waiting for device " +
+                    id + " to be deleted");
+  }
 }
 
 std::vector<QmpFdset> QmpClient::queryFdsets() {

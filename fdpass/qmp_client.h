@@ -87,6 +87,19 @@ class QmpClient {
   // The fd sets; ids checked as addFd's are.
   std::vector<QmpFdset> queryFdsets();
 
+  // getfd: `fd` attached, kept by QEMU under `name` (a QEMU id) for a later
+  // command (netdev_add fd=NAME). A command that uses the fd takes it out
+  // of QEMU's named list; closefd withdraws one still there.
+  void getFd(int fd, const std::string& name);
+  void closeFd(const std::string& name);
+
+  // device_del of device `id`, then the DEVICE_DELETED event that names it,
+  // within ONE command deadline for both (the event may come before or
+  // after the reply). A guest that does not let the device go (a PCI device
+  // waiting for the guest's ACPI handshake) fails it with errno ETIMEDOUT:
+  // QEMU still has the device then, and whatever it uses must stay.
+  void deleteDevice(const std::string& id);
+
   // The greeting's QEMU version, e.g. {7, 2, 22}.
   struct Version {
     int major, minor, micro;
@@ -100,7 +113,11 @@ class QmpClient {
   void sendLine(const std::string& line, const int* fd, Deadline deadline);
   // One message; `waitingFor` completes "QEMU did not ... in time".
   nlohmann::json readMessage(Deadline deadline, const std::string& waitingFor);
-  nlohmann::json readReply(std::uint64_t id, const std::string& command, Deadline deadline);
+  // `awaited`: a DEVICE_DELETED event naming this device seen while waiting
+  // (sets *deviceDeleted).
+  nlohmann::json readReply(std::uint64_t id, const std::string& command, Deadline deadline,
+                           const std::string* awaitedDevice = nullptr,
+                           bool* deviceDeleted = nullptr);
   nlohmann::json executeWithFd(const std::string& command,
                                const nlohmann::json& arguments, const int* fd);
   Error timedOut(const std::string& what) const;

@@ -16,6 +16,7 @@
 #include "secdriver/file_xattrs.h"
 #include "secdriver/guest_resources.h"
 #include "secdriver/none_driver.h"
+#include "secdriver/planned_resource.h"
 #include "secdriver/process_liveness.h"
 #include "secdriver/safe_file.h"
 #include "secdriver/selinux_driver.h"
@@ -218,17 +219,6 @@ void SecurityManager::serveByFdPassing(const Owner& owner, const GuestResource& 
                           resource.readonlyDisk ? DiskAccess::ReadOnly : DiskAccess::ReadWrite});
 }
 
-// One resource on its way to being labeled: opened, checked, its original
-// captured, and what every driver wants of it.
-struct SecurityManager::PlannedResource {
-  std::size_t index = 0;
-  GuestResource resource;
-  std::string resolved;
-  std::vector<std::pair<const SecurityDriver*, ResourceChange>> changes;
-  std::optional<SafeFile> file;
-  RememberedResource original;
-  bool firstReference = false;
-};
 
 namespace {
 
@@ -672,6 +662,10 @@ std::vector<std::string> SecurityManager::recover() {
       case IntentKind::Restore:
         failures = undoGuestLocked(intent.guestUuid, warnings, intent.id);
         if (failures.empty()) report.push_back("finished the interrupted restore of guest " + name);
+        break;
+      case IntentKind::Attach:
+      case IntentKind::Detach:
+        failures = recoverHotplugLocked(intent, report, warnings);  // manager_hotplug.cc
         break;
       default:
         store_.completeIntent(intent.id);

@@ -126,6 +126,47 @@ class SECLABEL_API SecurityManager {
   GuestInfo info(const std::string& nameOrUuid);
   GuestRecord requireGuest(const std::string& nameOrUuid);
 
+  // ---- hot-plug (manager_hotplug.cc; the QMP half is hotplug/) ----------
+  // A disk on its way into a running guest: labeled for every driver (or
+  // recorded as served by fd passing), under a pending Attach intent.
+  struct DiskAttach {
+    GuestRecord record;
+    int64_t intent = 0;
+    std::optional<FdPassedDisk> fdPassed;  // open it for QEMU, do not label
+  };
+  // Records an Attach intent (`payloadJson`: what recover needs to ask
+  // QEMU), then labels every file of `disk` as prepare would, remembering
+  // the originals. A target the guest has already, or a file another guest
+  // holds privately (exit 3), is refused with nothing changed.
+  DiskAttach beginDiskAttach(const std::string& nameOrUuid, const Disk& disk,
+                             const std::string& payloadJson);
+  // QEMU has the disk: the live XML gains `deviceXml`, the intent completes.
+  void commitDiskAttach(const DiskAttach& attach, const std::string& deviceXml);
+  // QEMU does not have it: every file put back, the intent completes.
+  void abortDiskAttach(const DiskAttach& attach, const Disk& disk);
+  // A Detach intent, before QEMU is asked to let the disk go.
+  int64_t beginDetach(const GuestRecord& record, const std::string& payloadJson);
+  // QEMU no longer has the disk: its files restored exactly (unless another
+  // disk or guest still uses them), the live XML loses it, the intent
+  // completes. Error(Failed) naming a file that could not be put back (its
+  // original stays remembered for the guest's restore).
+  void finishDiskDetach(const std::string& uuid, const Disk& disk, int64_t intent);
+  // QEMU kept the device: nothing changes, the intent completes.
+  void abandonDetach(int64_t intent);
+  // Interfaces: seclabel labels no file of theirs (net/ opens and labels
+  // the devices), so only the intent and the live XML change here.
+  int64_t beginInterfaceAttach(const GuestRecord& record, const std::string& payloadJson);
+  void commitInterfaceAttach(const std::string& uuid, int64_t intent,
+                             const std::string& deviceXml);
+  void finishInterfaceDetach(const std::string& uuid, const std::string& alias, int64_t intent);
+  // What recover asks about an Attach or Detach intent whose process died:
+  // whether QEMU has the device now (having removed whatever half-added
+  // part of it it found when it has not). Set by the hot-plug layer; unset,
+  // or when it throws, recover leaves the intent for a later run.
+  void setHotplugSettle(std::function<bool(const Intent&)> settle) {
+    hotplugSettle_ = std::move(settle);
+  }
+
  private:
   // One attempt of prepare(); a StoreConflict from it changed nothing.
   GuestRecord prepareOnce(Domain& domain);
@@ -157,6 +198,15 @@ class SECLABEL_API SecurityManager {
   // A pending intent of the guest whose worker process is still alive.
   bool someoneWorksOn(const std::string& uuid);
 
+  // Puts back and forgets what `uuid` holds for `disk` (not its other
+  // disks' files); inside the caller's transaction.
+  std::vector<Error> releaseDiskLocked(const std::string& uuid, const Disk& disk,
+                                       std::vector<std::string>& warnings);
+  // recover() of one Attach or Detach intent, inside its transaction.
+  std::vector<Error> recoverHotplugLocked(const Intent& intent, std::vector<std::string>& report,
+                                          std::vector<std::string>& warnings);
+
+  std::function<bool(const Intent&)> hotplugSettle_;
   Config config_;
   Store& store_;
   SelinuxHost& selinux_;

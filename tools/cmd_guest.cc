@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <optional>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -10,6 +11,7 @@
 #include "alloc/etcd/cluster_store.h"
 #include "audit/audit.h"
 #include "core/error.h"
+#include "hotplug/guest_hotplug.h"
 #include "launcher/launch_cgroup.h"
 #include "tools/commands.h"
 #include "tools/session.h"
@@ -18,10 +20,16 @@
 namespace seclabel::tools {
 namespace {
 
-nlohmann::json labelsJson(const GuestRecord& record) {
+// The live XML, parsed once for both JSON parts (nullopt: none yet).
+std::optional<Domain> liveDomain(const GuestRecord& record) {
+  if (record.liveXml.empty()) return std::nullopt;
+  return parseDomainXml(record.liveXml, XmlForm::Live);
+}
+
+nlohmann::json labelsJson(const GuestRecord& record, const std::optional<Domain>& parsed) {
   nlohmann::json labels = nlohmann::json::object();
-  if (record.liveXml.empty()) return labels;
-  Domain live = parseDomainXml(record.liveXml, XmlForm::Live);
+  if (!parsed) return labels;
+  const Domain& live = *parsed;
   for (const auto& model : record.drivers) {
     const Seclabel* seclabel = live.seclabelFor(model);
     if (!seclabel) continue;
@@ -37,6 +45,23 @@ nlohmann::json labelsJson(const GuestRecord& record) {
 nlohmann::json cgroupJson(Store& store, const GuestRecord& record) {
   std::optional<std::string> path = store.guestCgroupOf(record.uuid);
   return path ? nlohmann::json(*path) : nlohmann::json();
+}
+
+// The live XML's disks and interfaces (hot-plugged ones included).
+nlohmann::json devicesJson(const std::optional<Domain>& parsed) {
+  nlohmann::json disks = nlohmann::json::array(), interfaces = nlohmann::json::array();
+  if (parsed) {
+    const Domain& live = *parsed;
+    for (const Disk& disk : live.disks)
+      disks.push_back({{"target", disk.target},
+                       {"path", disk.source ? nlohmann::json(disk.source->path) : nlohmann::json()},
+                       {"readonly", disk.readonly}});
+    for (const Interface& interface : live.interfaces)
+      interfaces.push_back(
+          {{"alias", interface.alias ? nlohmann::json(*interface.alias) : nlohmann::json()},
+           {"mac", interface.mac ? nlohmann::json(interface.mac->format()) : nlohmann::json()}});
+  }
+  return {{"disks", disks}, {"interfaces", interfaces}};
 }
 
 nlohmann::json pidJson(const GuestRecord& record) {
@@ -105,6 +130,8 @@ int recover(const GlobalOptions& global, const std::string& forgetHost) {
     if (forgotten.empty()) std::cout << "host " << forgetHost << " holds nothing\n";
     return 0;
   }
+  // An interrupted attach or detach is settled by asking the guest's QEMU.
+  session.manager->setHotplugSettle(settleHotplugIntent);
   auto report = session.manager->recover();
   if (cluster)
     for (auto& line : cluster->reconcileHost()) report.push_back(line);
@@ -126,14 +153,17 @@ int list(const GlobalOptions& global, bool json, const std::string& host) {
   }
   if (json) {
     nlohmann::json out = nlohmann::json::array();
-    for (const auto& guest : guests)
+    for (const auto& guest : guests) {
+      const std::optional<Domain> live = liveDomain(guest);
       out.push_back({{"name", guest.name},
                      {"uuid", guest.uuid},
                      {"state", guestStateName(guest.state)},
                      {"pid", pidJson(guest)},
                      {"host", guest.host},
                      {"cgroup", cgroupJson(*session.store, guest)},
-                     {"labels", labelsJson(guest)}});
+                     {"labels", labelsJson(guest, live)},
+                     {"devices", devicesJson(live)}});
+    }
     std::cout << out.dump(2) << "\n";
     return 0;
   }
@@ -141,7 +171,7 @@ int list(const GlobalOptions& global, bool json, const std::string& host) {
               "Labels");
   for (const auto& guest : guests) {
     std::string labels;
-    const nlohmann::json all = labelsJson(guest);
+    const nlohmann::json all = labelsJson(guest, liveDomain(guest));
     for (const auto& [model, label] : all.items())
       if (label["label"].is_string()) labels += (labels.empty() ? "" : " ") + model + "=" + label["label"].get<std::string>();
     std::printf("%-20s %-36s %-12s %-9s %-8s %s\n", guest.name.c_str(), guest.uuid.c_str(),
@@ -166,7 +196,8 @@ int dominfo(const GlobalOptions& global, const std::string& guest, bool json) {
                           {"state", guestStateName(info.record.state)},
                           {"pid", pidJson(info.record)},
                           {"cgroup", cgroupJson(*session.store, info.record)},
-                          {"security", security}};
+                          {"security", security},
+                          {"devices", devicesJson(liveDomain(info.record))}};
     std::cout << out.dump(2) << "\n";
     return 0;
   }

@@ -20,5 +20,6 @@ void addGuestCommands(CLI::App& app, const GlobalOptions& global, Action& action
 void addLaunchCommands(CLI::App& app, const GlobalOptions& global, Action& action);
 void addBrokerCommands(CLI::App& app, const GlobalOptions& global, Action& action);
 void addPolicyCommands(CLI::App& app, const GlobalOptions& global, Action& action);
+void addHotplugCommands(CLI::App& app, const GlobalOptions& global, Action& action);
 
 }  // namespace seclabel::tools

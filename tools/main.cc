@@ -50,6 +50,7 @@ const CommandGroup kCommandGroups[] = {
     {{"exec", "run"}, seclabel::tools::addLaunchCommands},
     {{"broker"}, seclabel::tools::addBrokerCommands},
     {{"policy"}, seclabel::tools::addPolicyCommands},
+    {{"attach", "detach"}, seclabel::tools::addHotplugCommands},
 };
 
 // The command word: the first argument that is neither an option nor the

@@ -203,6 +203,25 @@ TEST(AuditRecords, NetAttachAndDetachForHotplug) {
   EXPECT_EQ(detach.field("new-net")->value, "?");
 }
 
+TEST(AuditRecords, DiskAttachAndDetachInLibvirtsWords) {
+  AuditRecord attach = audit::diskHotplug(kGuest, AuditDiskChange::Attach, "/images/data.qcow2",
+                                          AuditOutcome::Success);
+  EXPECT_EQ(attach.message(),
+            "virt=kvm resrc=disk reason=attach vm=\"web1\" "
+            "uuid=6d1c5a9e-2b7f-4c1e-9f0a-1d2e3f4a5b6c old-disk=? new-disk=\"/images/data.qcow2\"");
+  AuditRecord detach = audit::diskHotplug(kGuest, AuditDiskChange::Detach, "/images/data.qcow2",
+                                          AuditOutcome::Failure);
+  EXPECT_EQ(detach.outcome, AuditOutcome::Failure);
+  EXPECT_EQ(detach.message(),
+            "virt=kvm resrc=disk reason=detach vm=\"web1\" "
+            "uuid=6d1c5a9e-2b7f-4c1e-9f0a-1d2e3f4a5b6c old-disk=\"/images/data.qcow2\" new-disk=?");
+  // A path that is not a token cannot forge a field.
+  AuditRecord forged = audit::diskHotplug(kGuest, AuditDiskChange::Attach, "/x res=success",
+                                          AuditOutcome::Failure);
+  EXPECT_EQ(forged.field("new-disk")->value, "/x res=success");
+  EXPECT_EQ(forged.message().find(" res=success"), std::string::npos) << forged.message();
+}
+
 TEST(AuditRecords, NetFailedStartAfterAnAclRefusal) {
   AuditRecord r = audit::netInterface(kGuest, AuditNetChange::Start, "52:54:00:12:34:56",
                                       AuditOutcome::Failure);

@@ -204,6 +204,48 @@ TEST_F(HostileQmp, EndlessEventsDoNotHoldACommandPastItsDeadline) {
       << e.what();
 }
 
+// device_del answered at once, then events without end, none of them the
+// DEVICE_DELETED of our device (one names another device): the wait for it
+// shares device_del's deadline.
+TEST_F(HostileQmp, EndlessEventsDoNotHoldADeviceDeletePastItsDeadline) {
+  FakeQmp qemu(path(), [](FakeQmpSession& s) {
+    if (!s.handshake()) return;
+    json command = s.readCommand();
+    if (command.is_null() || !s.reply(command, json::object())) return;
+    s.sendLine(R"({"event": "DEVICE_DELETED", "data": {"device": "ua-other"}})");
+    for (auto start = Clock::now(); withinPatience(start) && !s.stopping();) {
+      if (!s.event()) return;
+      std::this_thread::sleep_for(1ms);
+    }
+  });
+  QmpClient qmp = QmpClient::connect(path(), kTimeout);
+  const Clock::time_point start = Clock::now();
+  Error e = errorOf([&] { qmp.deleteDevice("ua-sdb"); });
+  EXPECT_LT(Clock::now() - start, 5s);  // the deadline, not the script's 15 s
+  EXPECT_EQ(e.errnum(), ETIMEDOUT) << e.what();
+  EXPECT_NE(std::string(e.what()).find("did not delete device ua-sdb"), std::string::npos)
+      << e.what();
+}
+
+// QEMU 7.2 sends DEVICE_DELETED after device_del's reply; a QEMU that sends
+// it first (or a guest-driven unplug racing) is taken as well.
+TEST_F(HostileQmp, ADeviceDeletedBeforeTheReplyCounts) {
+  FakeQmp qemu(path(), [](FakeQmpSession& s) {
+    if (!s.handshake()) return;
+    json command = s.readCommand();
+    if (command.is_null()) return;
+    s.sendLine(R"({"event": "DEVICE_DELETED", "data": {"device": "ua-sdb"}})");
+    s.reply(command, json::object());
+    while (!s.readCommand().is_null()) {
+    }
+  });
+  QmpClient qmp = QmpClient::connect(path(), kTimeout);
+  EXPECT_NO_THROW(qmp.deleteDevice("ua-sdb"));
+  auto deletes = qemu.commandsNamed("device_del");
+  ASSERT_EQ(deletes.size(), 1u);
+  EXPECT_EQ(deletes[0]["arguments"]["id"], "ua-sdb");
+}
+
 TEST_F(HostileQmp, AReplyTrickledAByteAtATimeDoesNotHoldACommandPastItsDeadline) {
   FakeQmp qemu(path(), [](FakeQmpSession& s) {
     if (!s.handshake()) return;

@@ -88,7 +88,13 @@ TEST_F(CliTest, DominfoJsonHasOneObjectPerDriverInStackOrder) {
         {{"model", "dac"},
          {"doi", "0"},
          {"label", "+" + std::to_string(labels.uid) + ":+" + std::to_string(labels.gid)},
-         {"enforcement", "enforcing"}}}}};
+         {"enforcement", "enforcing"}}}},
+      // The live XML's devices (hot-plugged ones included).
+      {"devices",
+       {{"disks",
+         {{{"target", "vda"}, {"path", disk}, {"readonly", false}},
+          {{"target", "vdb"}, {"path", shared}, {"readonly", false}}}},
+        {"interfaces", nlohmann::json::array()}}}};
   EXPECT_EQ(nlohmann::json::parse(result.out), expected) << result.out;
 }
 
