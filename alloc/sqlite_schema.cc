@@ -26,6 +26,22 @@ ALTER TABLE resources ADD COLUMN xattr_acl_default BLOB;
 ALTER TABLE resources ADD COLUMN xattr_capability BLOB;
 )sql";
 
+// Schema step "hot-path indexes": what the recover pass at the start of
+// every mutating command, and the full `seclabel recover`, look for is found
+// by an index SEARCH instead of a SCAN of every guest and every intent
+// (docs/store.md, "What recover relies on"). Self-contained on purpose: it
+// only adds indexes, so it can be renumbered freely when another step lands
+// before it.
+constexpr const char* kHotPathIndexes = R"sql(
+-- The running guests (a partial index: prepared and failed guests, the
+-- many, are not in it). Only the full recover and the settling of dead
+-- guests read it, never a command's hot path.
+CREATE INDEX guests_running ON guests (state) WHERE state = 'running';
+-- Pending intents by kind: the per-command recover reads the prepare and
+-- restore intents only, not the supervise intent every live `run` keeps.
+CREATE INDEX intents_by_kind ON intents (kind, id);
+)sql";
+
 // migrations[i] brings the schema from version i to i + 1. Never edit a
 // step that has shipped: append a new one. docs/store.md describes the
 // tables.
@@ -121,6 +137,8 @@ CREATE INDEX intents_by_guest ON intents (guest_uuid);
 )sql",
       // 1 -> 2
       kResourceHandlesAndExactXattrs,
+      // 2 -> 3
+      kHotPathIndexes,
   };
   return steps;
 }

@@ -455,7 +455,24 @@ std::optional<GuestRecord> SqliteStore::findGuest(const std::string& nameOrUuid)
 }
 
 std::vector<GuestRecord> SqliteStore::listGuests() {
+  std::vector<GuestRecord> guests;
+  forEachGuest([&](const GuestRecord& guest) { guests.push_back(guest); });
+  return guests;
+}
+
+void SqliteStore::forEachGuest(const std::function<void(const GuestRecord&)>& visit) {
+  // One statement stepped row by row (name order comes from the UNIQUE
+  // index on name): SQLite holds a page or two, never the table.
   auto query = db_.query(std::string("SELECT ") + kGuestColumns + " FROM guests ORDER BY name");
+  while (query->step()) visit(readGuest(*query));
+}
+
+std::vector<GuestRecord> SqliteStore::runningGuests() {
+  // `state = 'running'` matches the partial index guests_running (schema
+  // step "hot-path indexes"): a SEARCH over the running guests only.
+  auto query = db_.query(
+      "SELECT uuid, name, domain_type, state, pid, pid_start_time, '', host, drivers "
+      "FROM guests WHERE state = 'running' ORDER BY uuid");
   std::vector<GuestRecord> guests;
   while (query->step()) guests.push_back(readGuest(*query));
   return guests;
@@ -520,6 +537,16 @@ void SqliteStore::completeIntent(int64_t id) {
 std::vector<Intent> SqliteStore::pendingIntents() {
   auto query = db_.query(
       "SELECT id, guest_uuid, kind, payload, created_at FROM intents ORDER BY id");
+  std::vector<Intent> intents;
+  while (query->step()) intents.push_back(readIntent(*query));
+  return intents;
+}
+
+std::vector<Intent> SqliteStore::pendingIntentsOfKind(IntentKind kind) {
+  auto query = db_.query(
+      "SELECT id, guest_uuid, kind, payload, created_at FROM intents WHERE kind = ?1 "
+      "ORDER BY id");
+  query->bind(1, intentKindName(kind));
   std::vector<Intent> intents;
   while (query->step()) intents.push_back(readIntent(*query));
   return intents;

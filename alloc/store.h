@@ -223,8 +223,18 @@ class Store {
   virtual void updateGuest(const GuestRecord& guest) = 0;
   // By uuid first, then by name.
   virtual std::optional<GuestRecord> findGuest(const std::string& nameOrUuid) = 0;
-  // Ordered by name.
+  // Ordered by name. Holds every guest in memory: for many guests use
+  // forEachGuest.
   virtual std::vector<GuestRecord> listGuests() = 0;
+  // Calls `visit` with each guest in name order, one record in memory at a
+  // time (`seclabel list` streams with it). `visit` must not call this Store
+  // (the read is still open); an exception from it ends the iteration and
+  // propagates.
+  virtual void forEachGuest(const std::function<void(const GuestRecord&)>& visit) = 0;
+  // The guests in state running, found through an index of running guests
+  // only (not a scan of every guest), without their live XML (liveXml is
+  // empty). What the full recover and the settling of dead guests check.
+  virtual std::vector<GuestRecord> runningGuests() = 0;
   // Removes the record and its fd-passed disks. Identities, remembered
   // resources and intents are not touched: release/forget them first.
   virtual void deleteGuest(const std::string& uuid) = 0;
@@ -262,8 +272,12 @@ class Store {
                                const std::string& payloadJson) = 0;
   // Idempotent.
   virtual void completeIntent(int64_t id) = 0;
-  // Oldest first.
+  // Oldest first. Every pending intent, including the supervise intent of
+  // every live `run`: linear in the guests that run.
   virtual std::vector<Intent> pendingIntents() = 0;
+  // Oldest first, only those of `kind`, found through an index: the cost
+  // follows the intents returned, not all that are pending.
+  virtual std::vector<Intent> pendingIntentsOfKind(IntentKind kind) = 0;
   virtual std::vector<Intent> pendingIntentsOf(const std::string& guestUuid) = 0;
 };
 

@@ -22,8 +22,11 @@ Session openSession(const SessionOptions& options, SessionKind kind) {
   session.manager =
       std::make_unique<SecurityManager>(session.config, *session.store, *session.selinux, warn);
   session.manager->setAudit(session.audit.get());
-  // Whatever a crashed seclabel left half done is undone before new work.
-  if (kind == SessionKind::Mutating) session.recovered = session.manager->recover();
+  // Whatever a crashed seclabel left half done is undone before new work:
+  // the in-flight prepares and restores, found through an index. Guests
+  // whose process died are settled lazily (secdriver/recover_candidates.h).
+  if (kind == SessionKind::Mutating)
+    session.recovered = session.manager->recover(RecoverScope::inFlight());
   return session;
 }
 

@@ -23,6 +23,7 @@
 #include "alloc/store.h"
 #include "core/config.h"
 #include "core/error.h"
+#include "secdriver/recover_candidates.h"
 #include "secdriver/driver.h"
 #include "secdriver/selinux_host.h"
 #include "xml/domain.h"
@@ -108,8 +109,10 @@ class SecurityManager {
 
   // Undoes prepares whose process died, finishes interrupted restores, and
   // restores guests whose recorded process is gone. Returns one line per
-  // action taken.
-  std::vector<std::string> recover();
+  // action taken. `scope` says which intents and guests it looks at
+  // (secdriver/recover_candidates.h): everything for `seclabel recover`,
+  // the in-flight prepares and restores at the start of a command.
+  std::vector<std::string> recover(const RecoverScope& scope = RecoverScope::everything());
 
   // The identity every driver gives the process of this (prepared) guest.
   ProcessLabels processLabels(const Domain& liveDomain) const;
@@ -122,6 +125,9 @@ class SecurityManager {
   void audit(const AuditRecord& record);
   // AuditLog::ensureUsable, when there is a log: before the first change.
   void requireAuditBeforeChanges();
+  // A prepare's lazy recovery: restores the guests whose process is gone
+  // that are in `scope`'s way; true when it restored or reported anything.
+  bool settleDeadGuests(const RecoverScope& scope);
   struct PlannedResource;
   std::vector<PlannedResource> planResources(Domain& domain, const Owner& owner);
   void labelResources(Domain& domain, const Owner& owner, std::vector<PlannedResource>& planned);

@@ -47,7 +47,7 @@ int restore(const GlobalOptions& global, const std::string& guest) {
   Session session = openSession(global, SessionKind::ReadOnly);
   session.audit->ensureUsable();
   session.manager->restore(guest);
-  for (const auto& line : session.manager->recover())
+  for (const auto& line : session.manager->recover(RecoverScope::inFlight()))
     std::cerr << "seclabel: recover: " << line << "\n";
   return 0;
 }
@@ -60,23 +60,34 @@ int recover(const GlobalOptions& global) {
   return 0;
 }
 
+// Streams: one guest in memory at a time (Store::forEachGuest), so the
+// memory of `list` does not grow with the guests; the output is what one
+// nlohmann::json array dumped with an indent of 2 would be.
 int list(const GlobalOptions& global, bool json) {
   Session session = openSession(global, SessionKind::ReadOnly);
-  auto guests = session.store->listGuests();
   if (json) {
-    nlohmann::json out = nlohmann::json::array();
-    for (const auto& guest : guests)
-      out.push_back({{"name", guest.name},
-                     {"uuid", guest.uuid},
-                     {"state", guestStateName(guest.state)},
-                     {"pid", pidJson(guest)},
-                     {"host", guest.host},
-                     {"labels", labelsJson(guest)}});
-    std::cout << out.dump(2) << "\n";
+    bool first = true;
+    session.store->forEachGuest([&](const GuestRecord& guest) {
+      const nlohmann::json entry = {{"name", guest.name},
+                                    {"uuid", guest.uuid},
+                                    {"state", guestStateName(guest.state)},
+                                    {"pid", pidJson(guest)},
+                                    {"host", guest.host},
+                                    {"labels", labelsJson(guest)}};
+      std::string text = entry.dump(2);
+      std::string indented = first ? "[\n  " : ",\n  ";
+      for (char c : text) {
+        indented += c;
+        if (c == '\n') indented += "  ";
+      }
+      std::cout << indented;
+      first = false;
+    });
+    std::cout << (first ? "[]\n" : "\n]\n");
     return 0;
   }
   std::printf("%-20s %-36s %-9s %-8s %s\n", "Name", "UUID", "State", "Pid", "Labels");
-  for (const auto& guest : guests) {
+  session.store->forEachGuest([&](const GuestRecord& guest) {
     std::string labels;
     const nlohmann::json all = labelsJson(guest);
     for (const auto& [model, label] : all.items())
@@ -84,7 +95,7 @@ int list(const GlobalOptions& global, bool json) {
     std::printf("%-20s %-36s %-9s %-8s %s\n", guest.name.c_str(), guest.uuid.c_str(),
                 guestStateName(guest.state),
                 guest.pid ? std::to_string(*guest.pid).c_str() : "-", labels.c_str());
-  }
+  });
   return 0;
 }
 
