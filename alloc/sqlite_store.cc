@@ -561,11 +561,12 @@ std::vector<Intent> SqliteStore::pendingIntents() {
   return intents;
 }
 
-std::vector<Intent> SqliteStore::pendingIntentsOfKind(IntentKind kind) {
+std::vector<Intent> SqliteStore::inFlightIntents() {
+  // The WHERE term is the partial index intents_in_flight's own, literally:
+  // SQLite uses a partial index only for a query whose terms imply its WHERE.
   auto query = db_.query(
-      "SELECT id, guest_uuid, kind, payload, created_at FROM intents WHERE kind = ?1 "
-      "ORDER BY id");
-  query->bind(1, intentKindName(kind));
+      "SELECT id, guest_uuid, kind, payload, created_at FROM intents "
+      "WHERE kind IN ('prepare', 'restore') ORDER BY id");
   std::vector<Intent> intents;
   while (query->step()) intents.push_back(readIntent(*query));
   return intents;

@@ -54,7 +54,7 @@ class SqliteStore final : public Store {
                        const std::string& payloadJson) override;
   void completeIntent(int64_t id) override;
   std::vector<Intent> pendingIntents() override;
-  std::vector<Intent> pendingIntentsOfKind(IntentKind kind) override;
+  std::vector<Intent> inFlightIntents() override;
   std::vector<Intent> pendingIntentsOf(const std::string& guestUuid) override;
 
  private:

@@ -275,9 +275,10 @@ class Store {
   // Oldest first. Every pending intent, including the supervise intent of
   // every live `run`: linear in the guests that run.
   virtual std::vector<Intent> pendingIntents() = 0;
-  // Oldest first, only those of `kind`, found through an index: the cost
-  // follows the intents returned, not all that are pending.
-  virtual std::vector<Intent> pendingIntentsOfKind(IntentKind kind) = 0;
+  // The pending Prepare and Restore intents, oldest first, found through an
+  // index of those only: the cost follows the prepares and restores in
+  // flight, not the supervise intents of the guests that run.
+  virtual std::vector<Intent> inFlightIntents() = 0;
   virtual std::vector<Intent> pendingIntentsOf(const std::string& guestUuid) = 0;
 };
 

@@ -1,22 +1,15 @@
 #include "secdriver/recover_candidates.h"
 
-#include <algorithm>
 #include <set>
 
 namespace seclabel {
 
 std::vector<Intent> recoverIntentCandidates(Store& store, const RecoverScope& scope) {
   switch (scope.what) {
-    case RecoverScope::What::InFlight: {
-      // Two index SEARCHes; the supervise intents every live `run` keeps are
+    case RecoverScope::What::InFlight:
+      // One index SEARCH; the supervise intents every live `run` keeps are
       // not read.
-      std::vector<Intent> intents = store.pendingIntentsOfKind(IntentKind::Prepare);
-      std::vector<Intent> restores = store.pendingIntentsOfKind(IntentKind::Restore);
-      intents.insert(intents.end(), restores.begin(), restores.end());
-      std::sort(intents.begin(), intents.end(),
-                [](const Intent& a, const Intent& b) { return a.id < b.id; });
-      return intents;
-    }
+      return store.inFlightIntents();
     case RecoverScope::What::Named:
       return {};
     case RecoverScope::What::Everything:

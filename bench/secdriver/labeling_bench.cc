@@ -129,9 +129,7 @@ class TimedStore final : public Store {
   }
   void completeIntent(int64_t id) override { TIMED(completeIntent(id)); }
   std::vector<Intent> pendingIntents() override { TIMED(pendingIntents()); }
-  std::vector<Intent> pendingIntentsOfKind(IntentKind k) override {
-    TIMED(pendingIntentsOfKind(k));
-  }
+  std::vector<Intent> inFlightIntents() override { TIMED(inFlightIntents()); }
   std::vector<Intent> pendingIntentsOf(const std::string& g) override {
     TIMED(pendingIntentsOf(g));
   }
