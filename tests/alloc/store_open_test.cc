@@ -114,8 +114,10 @@ TEST(StoreOpen, ANewStoreUses1KiBPagesAndAnExistingOneKeepsItsSize) {
 TEST(StoreOpen, AStoreOfSchemaOneIsMigratedAndItsOriginalsReadAsBefore) {
   TempStateDir dir;
   openSqliteStore(dir.stateDir());
-  // Back to what schema 1 wrote: its columns only, one remembered file.
+  // Back to what schema 1 wrote: its columns only (and none of the indexes
+  // of step 2 -> 3), one remembered file.
   execSql(dir.databasePath(),
+          "DROP INDEX guests_running; DROP INDEX intents_in_flight; "
           "ALTER TABLE resources DROP COLUMN handle_type; "
           "ALTER TABLE resources DROP COLUMN handle; "
           "ALTER TABLE resources DROP COLUMN handle_fsid; "
@@ -140,6 +142,10 @@ TEST(StoreOpen, AStoreOfSchemaOneIsMigratedAndItsOriginalsReadAsBefore) {
   EXPECT_EQ(held[0].original.selinuxLabel, "system_u:object_r:virt_image_t:s0");
   EXPECT_FALSE(held[0].original.xattrs.has_value()) << "schema 1 kept no exact xattrs";
   EXPECT_FALSE(held[0].original.handle.has_value());
+  EXPECT_EQ(testing::queryInteger(dir.databasePath(),
+                                  "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
+                                  "name IN ('guests_running', 'intents_in_flight')"),
+            2);
 }
 
 TEST(StoreOpen, RefusesADatabaseFromANewerSeclabel) {
