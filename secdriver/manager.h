@@ -113,6 +113,10 @@ class SecurityManager {
   // (secdriver/recover_candidates.h): everything for `seclabel recover`,
   // the in-flight prepares and restores at the start of a command.
   std::vector<std::string> recover(const RecoverScope& scope = RecoverScope::everything());
+  // Lazy recovery, before something needs what a dead guest holds: recover
+  // of `scope`, each line of its report passed to `warn` ("recover: ...").
+  // True when it restored or reported anything.
+  bool settleDeadGuests(const RecoverScope& scope);
 
   // The identity every driver gives the process of this (prepared) guest.
   ProcessLabels processLabels(const Domain& liveDomain) const;
@@ -125,9 +129,6 @@ class SecurityManager {
   void audit(const AuditRecord& record);
   // AuditLog::ensureUsable, when there is a log: before the first change.
   void requireAuditBeforeChanges();
-  // A prepare's lazy recovery: restores the guests whose process is gone
-  // that are in `scope`'s way; true when it restored or reported anything.
-  bool settleDeadGuests(const RecoverScope& scope);
   struct PlannedResource;
   std::vector<PlannedResource> planResources(Domain& domain, const Owner& owner);
   void labelResources(Domain& domain, const Owner& owner, std::vector<PlannedResource>& planned);

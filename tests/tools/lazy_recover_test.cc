@@ -167,6 +167,18 @@ TEST_F(LazyRecover, AKilledGuestIsRestoredByTheRunThatNeedsItsName) {
   expectUntouched(otherImage_);
 }
 
+// The same domain started again after its `exec` process was killed: the
+// dead instance is restored first, not taken for a prepared guest.
+TEST_F(LazyRecover, AKilledGuestIsRestoredBeforeTheSameDomainRunsAgain) {
+  killedExecGuest();
+  Finished run = seclabel({"run", xml_, "--", "/bin/true"});
+  ASSERT_EQ(run.code(), 0) << run.err;
+  EXPECT_NE(run.err.find("recover: restored guest lazy-guest: its process "), std::string::npos)
+      << run.err;
+  EXPECT_TRUE(list().empty()) << list().dump();
+  expectUntouched(image_);
+}
+
 // A `run` whose guest process is gone while the launcher lives (stopped
 // before it could reap and restore): nothing takes the guest from it, not
 // recover, not a prepare that wants its name, uuid, identity or disk. Once
