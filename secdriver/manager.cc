@@ -131,42 +131,44 @@ GuestRecord SecurityManager::prepare(Domain& domain) {
   std::vector<AuditRecord> labelsGenerated;  // written once they are committed
   std::vector<PlannedResource> planned;
   int64_t intent = 0;
-  // Lazy recovery (docs/store.md, "What recover relies on"): a guest whose
-  // process is gone is restored when this prepare needs its name or uuid,
-  // and, when the transaction below finds an identity space full or a file
-  // held exclusively, by a sweep of every running guest and one more try.
+  // Lazy recovery (docs/store.md, "When recover runs, and what it looks
+  // at"): a guest whose process is gone is restored when this prepare needs
+  // its name or uuid, and, when the transaction finds an identity space full
+  // or a file held exclusively, by a sweep of every running guest and one
+  // more try.
   settleDeadGuests(RecoverScope::named({domain.uuid, domain.name}));
   const bool nameAndUuidFree = !store_.findGuest(domain.uuid) && !store_.findGuest(domain.name);
   const Domain asGiven = domain;
-  for (int attempt = 0;; ++attempt) {
-    try {
-      auto transaction = store_.begin();
-      store_.putGuest(record);  // a duplicate name or uuid stops here, nothing done
-      intent = store_.recordIntent(record.uuid, IntentKind::Prepare, workerPayload());
-      for (const auto& driver : drivers_) {
-        Seclabel& seclabel = *domain.seclabelFor(driver->model());
-        try {
-          driver->generateLabel(seclabel, store_, owner);
-        } catch (const Error& e) {
-          audit(audit::machineId(guest, driver->model(), "?", std::nullopt, AuditOutcome::Failure));
-          throw e.withContext(std::string(driver->model()) + " driver");
-        }
-        if (seclabel.type != SeclabelType::None)
-          labelsGenerated.push_back(audit::machineId(guest, driver->model(),
-                                                     seclabel.label.value_or("?"),
-                                                     seclabel.imagelabel, AuditOutcome::Success));
+  const auto planAndCommit = [&] {
+    auto transaction = store_.begin();
+    store_.putGuest(record);  // a duplicate name or uuid stops here, nothing done
+    intent = store_.recordIntent(record.uuid, IntentKind::Prepare, workerPayload());
+    for (const auto& driver : drivers_) {
+      Seclabel& seclabel = *domain.seclabelFor(driver->model());
+      try {
+        driver->generateLabel(seclabel, store_, owner);
+      } catch (const Error& e) {
+        audit(audit::machineId(guest, driver->model(), "?", std::nullopt, AuditOutcome::Failure));
+        throw e.withContext(std::string(driver->model()) + " driver");
       }
-      planned = planResources(domain, owner);
-      transaction->commit();
-      break;
-    } catch (const Error& e) {
-      if (attempt > 0 || e.code() != ExitCode::NoIdentity || !nameAndUuidFree ||
-          !settleDeadGuests(RecoverScope::everything()))
-        throw;
-      domain = asGiven;  // the labels the rolled-back attempt generated
-      labelsGenerated.clear();
-      planned.clear();
+      if (seclabel.type != SeclabelType::None)
+        labelsGenerated.push_back(audit::machineId(guest, driver->model(),
+                                                   seclabel.label.value_or("?"),
+                                                   seclabel.imagelabel, AuditOutcome::Success));
     }
+    planned = planResources(domain, owner);
+    transaction->commit();
+  };
+  try {
+    planAndCommit();
+  } catch (const Error& e) {
+    if (e.code() != ExitCode::NoIdentity || !nameAndUuidFree ||
+        !settleDeadGuests(RecoverScope::everything()))
+      throw;
+    domain = asGiven;  // without the labels of the rolled-back attempt
+    labelsGenerated.clear();
+    planned.clear();
+    planAndCommit();
   }
   for (const AuditRecord& generated : labelsGenerated) audit(generated);
 
