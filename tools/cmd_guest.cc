@@ -91,7 +91,8 @@ int list(const GlobalOptions& global, bool json) {
     std::string labels;
     const nlohmann::json all = labelsJson(guest);
     for (const auto& [model, label] : all.items())
-      if (label["label"].is_string()) labels += (labels.empty() ? "" : " ") + model + "=" + label["label"].get<std::string>();
+      if (label["label"].is_string())
+        labels += (labels.empty() ? "" : " ") + model + "=" + label["label"].get<std::string>();
     std::printf("%-20s %-36s %-9s %-8s %s\n", guest.name.c_str(), guest.uuid.c_str(),
                 guestStateName(guest.state),
                 guest.pid ? std::to_string(*guest.pid).c_str() : "-", labels.c_str());
