@@ -61,6 +61,23 @@ CREATE TABLE guest_macs (
 CREATE INDEX guest_macs_by_guest ON guest_macs (guest_uuid);
 )sql";
 
+// Schema step "hot-path indexes": what the recover pass at the start of
+// every mutating command, and the full `seclabel recover`, look for is found
+// by an index SEARCH instead of a SCAN of every guest and every intent
+// (docs/store.md, "What recover relies on"). Self-contained on purpose: it
+// only adds indexes, so it can be renumbered freely when another step lands
+// before it.
+constexpr const char* kHotPathIndexes = R"sql(
+-- The running guests (a partial index: prepared and failed guests, the
+-- many, are not in it). Only the full recover and the settling of dead
+-- guests read it, never a command's hot path.
+CREATE INDEX guests_running ON guests (state) WHERE state = 'running';
+-- The pending prepare and restore intents, which the recover pass of every
+-- mutating command reads; partial, so the supervise intent every live `run`
+-- keeps is neither read nor indexed (one page less to write per `run`).
+CREATE INDEX intents_in_flight ON intents (kind) WHERE kind IN ('prepare', 'restore');
+)sql";
+
 // migrations[i] brings the schema from version i to i + 1. Never edit a
 // step that has shipped: append a new one. docs/store.md describes the
 // tables.
@@ -158,6 +175,8 @@ CREATE INDEX intents_by_guest ON intents (guest_uuid);
       kResourceHandlesAndExactXattrs,
       // 2 -> 3
       kGuestHostObjects,
+      // 3 -> 4
+      kHotPathIndexes,
   };
   return steps;
 }

@@ -70,6 +70,16 @@ int checkpointWhenLarge(void* /*context*/, sqlite3* db, const char* schema, int 
 
 constexpr const char* kDatabaseName = "state.db";
 
+// SQLite's page cache (KiB) for the point lookups of every command: a full
+// MCS space is ~60 MB, and the default 2 MB cache would re-read B-tree
+// interior pages on every allocation.
+constexpr int kPageCacheKiB = 16384;
+// The page cache while a scan streams every guest (forEachGuest): a scan
+// reads each page once, so a large cache only makes `list` hold more of the
+// store the larger the store is; 1 MiB keeps the upper B-tree levels the
+// name-ordered walk returns to.
+constexpr int kScanPageCacheKiB = 1024;
+
 // The files SQLite keeps beside state.db. Nobody but root can put anything
 // in the verified directory; still, one found there must be a plain file of
 // ours with one link before SQLite (which opens them O_NOFOLLOW) gets it:
@@ -232,9 +242,7 @@ SqliteStore::SqliteStore(std::shared_ptr<const TrustedDirectory> stateDir)
   // durable commit writes them out. 4 KiB pages made that four times the
   // bytes (docs/store.md, docs/performance.md "Launch").
   db_.exec("PRAGMA page_size = 1024");
-  // A full MCS space is ~60 MB; the default 2 MB page cache would re-read
-  // B-tree interior pages on every allocation.
-  db_.exec("PRAGMA cache_size = -16384");
+  db_.exec("PRAGMA cache_size = -" + std::to_string(kPageCacheKiB));
   // WAL: readers never block the writer and a commit is one append.
   // synchronous=NORMAL: a commit survives the process being killed at any
   // instant, but only a WAL sync makes it survive a power loss. Only a
@@ -455,7 +463,35 @@ std::optional<GuestRecord> SqliteStore::findGuest(const std::string& nameOrUuid)
 }
 
 std::vector<GuestRecord> SqliteStore::listGuests() {
+  std::vector<GuestRecord> guests;
+  forEachGuest([&](const GuestRecord& guest) { guests.push_back(guest); });
+  return guests;
+}
+
+void SqliteStore::forEachGuest(const std::function<void(const GuestRecord&)>& visit) {
+  // One statement stepped row by row (name order comes from the UNIQUE
+  // index on name): SQLite holds a page or two, never the table.
+  db_.exec("PRAGMA cache_size = -" + std::to_string(kScanPageCacheKiB));
+  struct RestoreCache {
+    SqliteDb& db;
+    ~RestoreCache() {
+      try {
+        db.exec("PRAGMA cache_size = -" + std::to_string(kPageCacheKiB));
+      } catch (...) {
+        // Only the cache's size: the store works either way.
+      }
+    }
+  } restoreCache{db_};
   auto query = db_.query(std::string("SELECT ") + kGuestColumns + " FROM guests ORDER BY name");
+  while (query->step()) visit(readGuest(*query));
+}
+
+std::vector<GuestRecord> SqliteStore::runningGuests() {
+  // `state = 'running'` matches the partial index guests_running (schema
+  // step "hot-path indexes"): a SEARCH over the running guests only.
+  auto query = db_.query(
+      "SELECT uuid, name, domain_type, state, pid, pid_start_time, '', host, drivers "
+      "FROM guests WHERE state = 'running' ORDER BY uuid");
   std::vector<GuestRecord> guests;
   while (query->step()) guests.push_back(readGuest(*query));
   return guests;
@@ -524,6 +560,17 @@ void SqliteStore::completeIntent(int64_t id) {
 std::vector<Intent> SqliteStore::pendingIntents() {
   auto query = db_.query(
       "SELECT id, guest_uuid, kind, payload, created_at FROM intents ORDER BY id");
+  std::vector<Intent> intents;
+  while (query->step()) intents.push_back(readIntent(*query));
+  return intents;
+}
+
+std::vector<Intent> SqliteStore::inFlightIntents() {
+  // The WHERE term is the partial index intents_in_flight's own, literally:
+  // SQLite uses a partial index only for a query whose terms imply its WHERE.
+  auto query = db_.query(
+      "SELECT id, guest_uuid, kind, payload, created_at FROM intents "
+      "WHERE kind IN ('prepare', 'restore') ORDER BY id");
   std::vector<Intent> intents;
   while (query->step()) intents.push_back(readIntent(*query));
   return intents;

@@ -36,6 +36,8 @@ class SqliteStore final : public Store {
   void updateGuest(const GuestRecord& guest) override;
   std::optional<GuestRecord> findGuest(const std::string& nameOrUuid) override;
   std::vector<GuestRecord> listGuests() override;
+  void forEachGuest(const std::function<void(const GuestRecord&)>& visit) override;
+  std::vector<GuestRecord> runningGuests() override;
   void deleteGuest(const std::string& uuid) override;
 
   bool remember(const RememberedResource& original, const std::string& guestUuid,
@@ -63,6 +65,7 @@ class SqliteStore final : public Store {
                        const std::string& payloadJson) override;
   void completeIntent(int64_t id) override;
   std::vector<Intent> pendingIntents() override;
+  std::vector<Intent> inFlightIntents() override;
   std::vector<Intent> pendingIntentsOf(const std::string& guestUuid) override;
 
  private:

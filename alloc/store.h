@@ -253,8 +253,18 @@ class SECLABEL_API Store {
   virtual void updateGuest(const GuestRecord& guest) = 0;
   // By uuid first, then by name.
   virtual std::optional<GuestRecord> findGuest(const std::string& nameOrUuid) = 0;
-  // Ordered by name.
+  // Ordered by name. Holds every guest in memory: for many guests use
+  // forEachGuest.
   virtual std::vector<GuestRecord> listGuests() = 0;
+  // Calls `visit` with each guest in name order, one record in memory at a
+  // time (`seclabel list` streams with it). `visit` may read this Store
+  // (list asks for each guest's cgroup) but must not change it: the read is
+  // still open. An exception from it ends the iteration and propagates.
+  virtual void forEachGuest(const std::function<void(const GuestRecord&)>& visit) = 0;
+  // The guests in state running, found through an index of running guests
+  // only (not a scan of every guest), without their live XML (liveXml is
+  // empty). What the full recover and the settling of dead guests check.
+  virtual std::vector<GuestRecord> runningGuests() = 0;
   // Removes the record, its fd-passed disks and MAC addresses; a cgroup or
   // link still recorded is marked for forgottenGuestsWithHostObjects. Identities, remembered
   // resources and intents are not touched: release/forget them first.
@@ -326,8 +336,13 @@ class SECLABEL_API Store {
                                const std::string& payloadJson) = 0;
   // Idempotent.
   virtual void completeIntent(int64_t id) = 0;
-  // Oldest first.
+  // Oldest first. Every pending intent, including the supervise intent of
+  // every live `run`: linear in the guests that run.
   virtual std::vector<Intent> pendingIntents() = 0;
+  // The pending Prepare and Restore intents, oldest first, found through an
+  // index of those only: the cost follows the prepares and restores in
+  // flight, not the supervise intents of the guests that run.
+  virtual std::vector<Intent> inFlightIntents() = 0;
   virtual std::vector<Intent> pendingIntentsOf(const std::string& guestUuid) = 0;
 };
 

@@ -146,6 +146,9 @@ GuestLaunch prepareLaunch(SecurityManager& manager, Domain domain,
                           const LaunchOptions& options) {
   checkLaunchInput(domain, argvTemplate, options);
   GuestLaunch launch{};
+  // A guest of this uuid whose process is gone is restored before its
+  // record is taken for a prepared one (docs/store.md, lazy recovery).
+  manager.settleDeadGuests(RecoverScope::named({domain.uuid}));
   if (auto record = preparedGuest(manager, domain)) {
     launch.record = *record;
     launch.live = parseDomainXml(record->liveXml, XmlForm::Live);

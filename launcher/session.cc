@@ -32,8 +32,11 @@ Session openSession(const SessionOptions& options, SessionKind kind) {
   session.manager->setAudit(session.audit.get());
   // Restore and recover remove the guest's cgroup and links too.
   session.manager->setHostObjectRelease(hostObjectRelease(*session.store, session.audit.get()));
-  // Whatever a crashed seclabel left half done is undone before new work.
-  if (kind == SessionKind::Mutating) session.recovered = session.manager->recover();
+  // Whatever a crashed seclabel left half done is undone before new work:
+  // the in-flight prepares and restores, found through an index. Guests
+  // whose process died are settled lazily (secdriver/recover_candidates.h).
+  if (kind == SessionKind::Mutating)
+    session.recovered = session.manager->recover(RecoverScope::inFlight());
   return session;
 }
 

@@ -155,7 +155,15 @@ GuestRecord SecurityManager::prepareOnce(Domain& domain) {
   std::vector<AuditRecord> labelsGenerated;  // written once they are committed
   std::vector<PlannedResource> planned;
   int64_t intent = 0;
-  {
+  // Lazy recovery (docs/store.md, "When recover runs, and what it looks
+  // at"): a guest whose process is gone is restored when this prepare needs
+  // its name or uuid, and, when the transaction finds an identity space full
+  // or a file held exclusively, by a sweep of every running guest and one
+  // more try.
+  settleDeadGuests(RecoverScope::named({domain.uuid, domain.name}));
+  const bool nameAndUuidFree = !store_.findGuest(domain.uuid) && !store_.findGuest(domain.name);
+  const Domain asGiven = domain;
+  const auto planAndCommit = [&] {
     auto transaction = store_.begin();
     store_.putGuest(record);  // a duplicate name or uuid stops here, nothing done
     intent = store_.recordIntent(record.uuid, IntentKind::Prepare, workerPayload());
@@ -175,6 +183,17 @@ GuestRecord SecurityManager::prepareOnce(Domain& domain) {
     }
     planned = planResources(domain, owner);
     transaction->commit();
+  };
+  try {
+    planAndCommit();
+  } catch (const Error& e) {
+    if (e.code() != ExitCode::NoIdentity || !nameAndUuidFree ||
+        !settleDeadGuests(RecoverScope::everything()))
+      throw;
+    domain = asGiven;  // without the labels of the rolled-back attempt
+    labelsGenerated.clear();
+    planned.clear();
+    planAndCommit();
   }
   for (const AuditRecord& generated : labelsGenerated) audit(generated);
 
@@ -571,6 +590,13 @@ void SecurityManager::keepUnrestoredGuest(const std::string& uuid,
   if (!retryPending) store_.recordIntent(uuid, IntentKind::Restore, workerPayload());
 }
 
+bool SecurityManager::settleDeadGuests(const RecoverScope& scope) {
+  std::vector<std::string> report = recover(scope);
+  if (warn_)
+    for (const auto& line : report) warn_("recover: " + line);
+  return !report.empty();
+}
+
 GuestRecord SecurityManager::requireGuest(const std::string& nameOrUuid) {
   auto record = store_.findGuest(nameOrUuid);
   if (!record) throw Error::invalidInput("no such guest: " + nameOrUuid);
@@ -635,7 +661,7 @@ bool SecurityManager::someoneWorksOn(const std::string& uuid) {
 // intent completed it and exited, a launcher restored its guest and began
 // the next one under the same uuid), and acting on a stale list would undo
 // somebody else's live work.
-std::vector<std::string> SecurityManager::recover() {
+std::vector<std::string> SecurityManager::recover(const RecoverScope& scope) {
   // A required audit log that cannot take records stops recover before it
   // restores anything: an undo nobody can see in the log is what
   // [audit] required = true forbids.
@@ -646,7 +672,7 @@ std::vector<std::string> SecurityManager::recover() {
       if (pending.id == intent.id) return true;
     return false;
   };
-  for (const Intent& intent : store_.pendingIntents()) {
+  for (const Intent& intent : recoverIntentCandidates(store_, scope)) {
     if (workerIsAlive(intent)) continue;  // still in progress elsewhere
     std::vector<std::string> warnings;
     auto transaction = store_.begin();
@@ -675,7 +701,7 @@ std::vector<std::string> SecurityManager::recover() {
     for (const auto& warning : warnings) report.push_back("warning: " + warning);
     if (!failures.empty()) report.push_back(notRestored(name, failures).what());
   }
-  for (const GuestRecord& listed : store_.listGuests()) {
+  for (const GuestRecord& listed : recoverGuestCandidates(store_, scope)) {
     if (listed.state != GuestState::Running || !listed.pid) continue;
     if (listed.pidStartTime &&
         processIsAlive(static_cast<pid_t>(*listed.pid), *listed.pidStartTime))

@@ -23,6 +23,7 @@
 #include "alloc/store.h"
 #include "core/config.h"
 #include "core/error.h"
+#include "secdriver/recover_candidates.h"
 #include "secdriver/driver.h"
 #include "secdriver/selinux_host.h"
 #include "xml/domain.h"
@@ -117,8 +118,14 @@ class SECLABEL_API SecurityManager {
 
   // Undoes prepares whose process died, finishes interrupted restores, and
   // restores guests whose recorded process is gone. Returns one line per
-  // action taken.
-  std::vector<std::string> recover();
+  // action taken. `scope` says which intents and guests it looks at
+  // (secdriver/recover_candidates.h): everything for `seclabel recover`,
+  // the in-flight prepares and restores at the start of a command.
+  std::vector<std::string> recover(const RecoverScope& scope = RecoverScope::everything());
+  // Lazy recovery, before something needs what a dead guest holds: recover
+  // of `scope`, each line of its report passed to `warn` ("recover: ...").
+  // True when it restored or reported anything.
+  bool settleDeadGuests(const RecoverScope& scope);
 
   // The identity every driver gives the process of this (prepared) guest.
   ProcessLabels processLabels(const Domain& liveDomain) const;

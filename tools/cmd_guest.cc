@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <optional>
 
@@ -101,7 +102,7 @@ int restore(const GlobalOptions& global, const std::string& guest) {
                   "guest " + record->name + " (" + record->uuid + ") belongs to host " +
                       record->host + ": restore it there");
   session.manager->restore(guest);
-  for (const auto& line : session.manager->recover())
+  for (const auto& line : session.manager->recover(RecoverScope::inFlight()))
     std::cerr << "seclabel: recover: " << line << "\n";
   return 0;
 }
@@ -140,44 +141,59 @@ int recover(const GlobalOptions& global, const std::string& forgetHost) {
   return 0;
 }
 
+// Streams on the local store: one guest in memory at a time
+// (Store::forEachGuest), so the memory of `list` does not grow with the
+// guests; the JSON is what one nlohmann::json array dumped with an indent of
+// 2 would be. A cluster's list comes from etcd in one read (ClusterStore).
 int list(const GlobalOptions& global, bool json, const std::string& host) {
   Session session = openSession(global, SessionKind::ReadOnly);
-  std::vector<GuestRecord> guests;
   std::optional<std::string> onlyHost;
   if (!host.empty()) onlyHost = host;
-  if (ClusterStore* cluster = clusterOf(session)) {
-    guests = cluster->listClusterGuests(onlyHost);
-  } else {
-    for (auto& guest : session.store->listGuests())
-      if (!onlyHost || guest.host == *onlyHost) guests.push_back(std::move(guest));
-  }
-  if (json) {
-    nlohmann::json out = nlohmann::json::array();
-    for (const auto& guest : guests) {
-      const std::optional<Domain> live = liveDomain(guest);
-      out.push_back({{"name", guest.name},
-                     {"uuid", guest.uuid},
-                     {"state", guestStateName(guest.state)},
-                     {"pid", pidJson(guest)},
-                     {"host", guest.host},
-                     {"cgroup", cgroupJson(*session.store, guest)},
-                     {"labels", labelsJson(guest, live)},
-                     {"devices", devicesJson(live)}});
+  auto forEach = [&](const std::function<void(const GuestRecord&)>& visit) {
+    if (ClusterStore* cluster = clusterOf(session)) {
+      for (const auto& guest : cluster->listClusterGuests(onlyHost)) visit(guest);
+      return;
     }
-    std::cout << out.dump(2) << "\n";
+    session.store->forEachGuest([&](const GuestRecord& guest) {
+      if (!onlyHost || guest.host == *onlyHost) visit(guest);
+    });
+  };
+  if (json) {
+    bool first = true;
+    forEach([&](const GuestRecord& guest) {
+      const std::optional<Domain> live = liveDomain(guest);
+      const nlohmann::json entry = {{"name", guest.name},
+                                    {"uuid", guest.uuid},
+                                    {"state", guestStateName(guest.state)},
+                                    {"pid", pidJson(guest)},
+                                    {"host", guest.host},
+                                    {"cgroup", cgroupJson(*session.store, guest)},
+                                    {"labels", labelsJson(guest, live)},
+                                    {"devices", devicesJson(live)}};
+      std::string text = entry.dump(2);
+      std::string indented = first ? "[\n  " : ",\n  ";
+      for (char c : text) {
+        indented += c;
+        if (c == '\n') indented += "  ";
+      }
+      std::cout << indented;
+      first = false;
+    });
+    std::cout << (first ? "[]\n" : "\n]\n");
     return 0;
   }
   std::printf("%-20s %-36s %-12s %-9s %-8s %s\n", "Name", "UUID", "Host", "State", "Pid",
               "Labels");
-  for (const auto& guest : guests) {
+  forEach([&](const GuestRecord& guest) {
     std::string labels;
     const nlohmann::json all = labelsJson(guest, liveDomain(guest));
     for (const auto& [model, label] : all.items())
-      if (label["label"].is_string()) labels += (labels.empty() ? "" : " ") + model + "=" + label["label"].get<std::string>();
+      if (label["label"].is_string())
+        labels += (labels.empty() ? "" : " ") + model + "=" + label["label"].get<std::string>();
     std::printf("%-20s %-36s %-12s %-9s %-8s %s\n", guest.name.c_str(), guest.uuid.c_str(),
                 guest.host.c_str(), guestStateName(guest.state),
                 guest.pid ? std::to_string(*guest.pid).c_str() : "-", labels.c_str());
-  }
+  });
   return 0;
 }
 

@@ -338,6 +338,12 @@ class EtcdStore : public Store, public ClusterStore {
   }
 
   std::vector<GuestRecord> listGuests() override { return local_->listGuests(); }
+  // This host's copy of its own guests (cluster-wide lists go through
+  // ClusterStore::listClusterGuests).
+  void forEachGuest(const std::function<void(const GuestRecord&)>& visit) override {
+    local_->forEachGuest(visit);
+  }
+  std::vector<GuestRecord> runningGuests() override { return local_->runningGuests(); }
 
   void deleteGuest(const std::string& uuid) override {
     inTransaction([&] {
@@ -380,12 +386,47 @@ class EtcdStore : public Store, public ClusterStore {
   void removeFdPassedDisks(const std::string& guestUuid) override {
     local_->removeFdPassedDisks(guestUuid);
   }
+  void removeFdPassedDisk(const std::string& guestUuid, const std::string& target) override {
+    local_->removeFdPassedDisk(guestUuid, target);
+  }
+
+  // A guest's cgroup, links and MAC addresses are this host's objects: kept
+  // in the local store. MAC addresses are unique among this host's guests
+  // (docs/store.md: a cluster-wide MAC index is not kept).
+  void setGuestCgroup(const std::string& guestUuid, const std::string& path) override {
+    local_->setGuestCgroup(guestUuid, path);
+  }
+  std::optional<std::string> guestCgroupOf(const std::string& guestUuid) override {
+    return local_->guestCgroupOf(guestUuid);
+  }
+  void removeGuestCgroup(const std::string& guestUuid) override {
+    local_->removeGuestCgroup(guestUuid);
+  }
+  void recordGuestLink(const std::string& guestUuid, const GuestLinkRecord& link) override {
+    local_->recordGuestLink(guestUuid, link);
+  }
+  std::vector<GuestLinkRecord> guestLinksOf(const std::string& guestUuid) override {
+    return local_->guestLinksOf(guestUuid);
+  }
+  void removeGuestLink(const std::string& guestUuid, const std::string& tag) override {
+    local_->removeGuestLink(guestUuid, tag);
+  }
+  std::vector<std::string> forgottenGuestsWithHostObjects() override {
+    return local_->forgottenGuestsWithHostObjects();
+  }
+  void recordGuestMacs(const std::string& guestUuid, const std::vector<std::string>& macs) override {
+    local_->recordGuestMacs(guestUuid, macs);
+  }
+  bool macAddressTaken(const std::string& mac, const std::string& exceptGuestUuid) override {
+    return local_->macAddressTaken(mac, exceptGuestUuid);
+  }
   int64_t recordIntent(const std::string& guestUuid, IntentKind kind,
                        const std::string& payloadJson) override {
     return local_->recordIntent(guestUuid, kind, payloadJson);
   }
   void completeIntent(int64_t id) override { local_->completeIntent(id); }
   std::vector<Intent> pendingIntents() override { return local_->pendingIntents(); }
+  std::vector<Intent> inFlightIntents() override { return local_->inFlightIntents(); }
   std::vector<Intent> pendingIntentsOf(const std::string& guestUuid) override {
     return local_->pendingIntentsOf(guestUuid);
   }

@@ -108,6 +108,10 @@ class TimedStore final : public Store {
   void updateGuest(const GuestRecord& g) override { TIMED(updateGuest(g)); }
   std::optional<GuestRecord> findGuest(const std::string& n) override { TIMED(findGuest(n)); }
   std::vector<GuestRecord> listGuests() override { TIMED(listGuests()); }
+  void forEachGuest(const std::function<void(const GuestRecord&)>& visit) override {
+    TIMED(forEachGuest(visit));
+  }
+  std::vector<GuestRecord> runningGuests() override { TIMED(runningGuests()); }
   void deleteGuest(const std::string& u) override { TIMED(deleteGuest(u)); }
   bool remember(const RememberedResource& r, const std::string& g, ResourceUse u) override {
     TIMED(remember(r, g, u));
@@ -154,6 +158,7 @@ class TimedStore final : public Store {
   }
   void completeIntent(int64_t id) override { TIMED(completeIntent(id)); }
   std::vector<Intent> pendingIntents() override { TIMED(pendingIntents()); }
+  std::vector<Intent> inFlightIntents() override { TIMED(inFlightIntents()); }
   std::vector<Intent> pendingIntentsOf(const std::string& g) override {
     TIMED(pendingIntentsOf(g));
   }

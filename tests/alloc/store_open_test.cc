@@ -114,10 +114,11 @@ TEST(StoreOpen, ANewStoreUses1KiBPagesAndAnExistingOneKeepsItsSize) {
 TEST(StoreOpen, AStoreOfSchemaOneIsMigratedAndItsOriginalsReadAsBefore) {
   TempStateDir dir;
   openSqliteStore(dir.stateDir());
-  // Back to what schema 1 wrote: its columns only (no table of a later
-  // step), one remembered file.
+  // Back to what schema 1 wrote: its columns only (no table or index of a
+  // later step), one remembered file.
   execSql(dir.databasePath(),
           "DROP TABLE guest_cgroups; DROP TABLE guest_links; DROP TABLE guest_macs; "
+          "DROP INDEX guests_running; DROP INDEX intents_in_flight; "
           "ALTER TABLE resources DROP COLUMN handle_type; "
           "ALTER TABLE resources DROP COLUMN handle; "
           "ALTER TABLE resources DROP COLUMN handle_fsid; "
@@ -142,6 +143,10 @@ TEST(StoreOpen, AStoreOfSchemaOneIsMigratedAndItsOriginalsReadAsBefore) {
   EXPECT_EQ(held[0].original.selinuxLabel, "system_u:object_r:virt_image_t:s0");
   EXPECT_FALSE(held[0].original.xattrs.has_value()) << "schema 1 kept no exact xattrs";
   EXPECT_FALSE(held[0].original.handle.has_value());
+  EXPECT_EQ(testing::queryInteger(dir.databasePath(),
+                                  "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
+                                  "name IN ('guests_running', 'intents_in_flight')"),
+            2);
 }
 
 TEST(StoreOpen, RefusesADatabaseFromANewerSeclabel) {

@@ -119,6 +119,70 @@ TEST_F(StoreRecords, ListIsOrderedByNameAndDeleteForgetsTheGuest) {
   EXPECT_EQ(store->findGuest("alpha"), std::nullopt);
 }
 
+TEST_F(StoreRecords, ForEachGuestVisitsEveryGuestInNameOrderWithEveryField) {
+  GuestRecord running = guestRecord(kUuidA, "zeta");
+  running.state = GuestState::Running;
+  running.pid = 4321;
+  running.pidStartTime = 99;
+  store->putGuest(running);
+  store->putGuest(guestRecord(kUuidB, "alpha"));
+  std::vector<GuestRecord> visited;
+  store->forEachGuest([&](const GuestRecord& guest) { visited.push_back(guest); });
+  EXPECT_EQ(visited, (std::vector<GuestRecord>{guestRecord(kUuidB, "alpha"), running}));
+  EXPECT_EQ(visited, store->listGuests());
+}
+
+TEST_F(StoreRecords, AnExceptionFromTheVisitorEndsForEachGuestAndTheStoreGoesOn) {
+  store->putGuest(guestRecord(kUuidA, "zeta"));
+  store->putGuest(guestRecord(kUuidB, "alpha"));
+  int visits = 0;
+  EXPECT_THROW(store->forEachGuest([&](const GuestRecord&) {
+    ++visits;
+    throw std::runtime_error("stop");
+  }),
+               std::runtime_error);
+  EXPECT_EQ(visits, 1);
+  store->deleteGuest(kUuidB);
+  EXPECT_EQ(store->listGuests().size(), 1u);
+}
+
+TEST_F(StoreRecords, RunningGuestsAreThoseInStateRunningWithoutTheirLiveXml) {
+  GuestRecord running = guestRecord(kUuidA, "web");
+  running.state = GuestState::Running;
+  running.pid = 4321;
+  running.pidStartTime = 99;
+  store->putGuest(running);
+  store->putGuest(guestRecord(kUuidB, "db"));  // prepared
+  GuestRecord failed = guestRecord("c7a5fdbd-cdaf-9455-926a-d65c16db1811", "cache");
+  failed.state = GuestState::Failed;
+  store->putGuest(failed);
+  GuestRecord expected = running;
+  expected.liveXml.clear();
+  EXPECT_EQ(store->runningGuests(), std::vector<GuestRecord>{expected});
+  running.state = GuestState::Prepared;
+  running.pid.reset();
+  running.pidStartTime.reset();
+  store->updateGuest(running);
+  EXPECT_TRUE(store->runningGuests().empty());
+}
+
+TEST_F(StoreRecords, InFlightIntentsAreThePendingPreparesAndRestoresOldestFirst) {
+  store->recordIntent(kUuidA, IntentKind::Supervise, "{}");
+  int64_t restore = store->recordIntent(kUuidA, IntentKind::Restore, "{}");
+  store->recordIntent(kUuidA, IntentKind::LabelResource, "{}");
+  int64_t prepare = store->recordIntent(kUuidB, IntentKind::Prepare, R"({"pid":1})");
+  auto inFlight = store->inFlightIntents();
+  ASSERT_EQ(inFlight.size(), 2u);
+  EXPECT_EQ(inFlight[0].id, restore);
+  EXPECT_EQ(inFlight[0].kind, IntentKind::Restore);
+  EXPECT_EQ(inFlight[0].guestUuid, kUuidA);
+  EXPECT_EQ(inFlight[1].id, prepare);
+  EXPECT_EQ(inFlight[1].payloadJson, R"({"pid":1})");
+  store->completeIntent(restore);
+  ASSERT_EQ(store->inFlightIntents().size(), 1u);
+  EXPECT_EQ(store->pendingIntents().size(), 3u);
+}
+
 // ---- remembered resources ----
 
 TEST_F(StoreRecords, FirstReferenceStoresTheOriginalAndLastReturnsIt) {
