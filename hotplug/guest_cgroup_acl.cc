@@ -9,15 +9,12 @@
 
 namespace seclabel {
 
-std::optional<std::string> recordedCgroupPath(const GuestRecord&) {
-  // The store keeps no cgroup path for a guest yet: the launcher does not
-  // create guest cgroups on this branch. Once GuestRecord carries one,
-  // return it here; the rest of this file then changes the guest's ACL.
-  return std::nullopt;
+std::optional<std::string> recordedCgroupPath(Store& store, const GuestRecord& record) {
+  return store.guestCgroupOf(record.uuid);
 }
 
-GuestCgroupAcl::GuestCgroupAcl(const GuestRecord& record, AuditLog* audit)
-    : record_(record), audit_(audit), cgroupPath_(recordedCgroupPath(record)) {}
+GuestCgroupAcl::GuestCgroupAcl(Store& store, const GuestRecord& record, AuditLog* audit)
+    : record_(record), audit_(audit), cgroupPath_(recordedCgroupPath(store, record)) {}
 
 GuestCgroupAcl::~GuestCgroupAcl() {
   for (auto it = allowed_.rbegin(); it != allowed_.rend(); ++it) {

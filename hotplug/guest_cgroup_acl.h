@@ -1,9 +1,9 @@
 // The guest's cgroup device ACL during a hot-plug: a block device attached
 // is allowed, one detached denied, each change audited (cgroup/).
 //
-// The cgroup is the one the guest's start created and the store recorded.
-// A guest without a recorded cgroup (started before cgroups were wired into
-// prepare/run, or on a host without a device controller) has no ACL to
+// The cgroup is the one the guest's start created and the store recorded
+// (Store::guestCgroupOf). A guest without a recorded cgroup ([cgroup]
+// devices = "off", or a host without a device controller) has no ACL to
 // change, and every method does nothing.
 #pragma once
 
@@ -19,11 +19,11 @@ namespace seclabel {
 class AuditLog;
 
 // The cgroup path the store recorded for the guest, nullopt when none.
-std::optional<std::string> recordedCgroupPath(const GuestRecord& record);
+std::optional<std::string> recordedCgroupPath(Store& store, const GuestRecord& record);
 
 class GuestCgroupAcl {
  public:
-  GuestCgroupAcl(const GuestRecord& record, AuditLog* audit);
+  GuestCgroupAcl(Store& store, const GuestRecord& record, AuditLog* audit);
   // Undoes every allow() not kept.
   ~GuestCgroupAcl();
   GuestCgroupAcl(const GuestCgroupAcl&) = delete;

@@ -117,7 +117,7 @@ void attachDisk(SecurityManager& manager, AuditLog* audit, const std::string& gu
         qemu.fds.push_back({image.fd.get(), fdsetOpaque(image.mode, attach.fdPassed->path)});
       }
     }
-    GuestCgroupAcl acl(attach.record, audit);
+    GuestCgroupAcl acl(manager.store(), attach.record, audit);
     if (qemu.blockDevice) acl.allow(qemu.path, disk.readonly);
     QmpClient qmp = QmpClient::connect(options.qmpSocket, options.timeout);
     attachDiskToQemu(qmp, qemu, hook);
@@ -181,7 +181,7 @@ void detachDisk(SecurityManager& manager, AuditLog* audit, const std::string& gu
                   ETIMEDOUT);
     throw;
   }
-  GuestCgroupAcl(record, audit).deny(path);
+  GuestCgroupAcl(manager.store(), record, audit).deny(path);
   manager.finishDiskDetach(record.uuid, disk, intent);
   write(audit, audit::diskHotplug(who, AuditDiskChange::Detach, path, AuditOutcome::Success));
 }
