@@ -5,7 +5,7 @@ include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 set(seclabel_layers seclabel_core seclabel_xml seclabel_audit seclabel_alloc seclabel_secdriver
-    seclabel_cgroup seclabel_process seclabel_net
+    seclabel_cgroup seclabel_process_liveness seclabel_process seclabel_net
     seclabel_fdpass seclabel_policy seclabel_launcher)
 add_library(seclabel_shared SHARED ${PROJECT_SOURCE_DIR}/launcher/shared_library.cc)
 foreach(layer ${seclabel_layers})

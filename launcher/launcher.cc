@@ -13,7 +13,7 @@
 #include "fdpass/fdset.h"
 #include "audit/audit.h"
 #include "launcher/exec_witness.h"
-#include "secdriver/process_liveness.h"
+#include "process/liveness.h"
 #include "process/process_spawn.h"
 #include "process/session.h"
 #include "xml/xml.h"
@@ -33,8 +33,7 @@ std::optional<GuestRecord> preparedGuest(SecurityManager& manager, const Domain&
     throw Error::conflict("guest " + record->name +
                           " was not fully restored; finish it with `seclabel restore " +
                           record->name + "` first");
-  if (record->state == GuestState::Running && record->pid && record->pidStartTime &&
-      processIsAlive(static_cast<pid_t>(*record->pid), *record->pidStartTime))
+  if (manager.guestIsRunning(*record))
     throw Error::conflict("guest " + record->name + " is already running (pid " +
                           std::to_string(*record->pid) + ")");
   return record;
@@ -142,15 +141,28 @@ GuestLaunch prepareLaunch(SecurityManager& manager, Domain domain,
                           const std::vector<std::string>& argvTemplate,
                           const LaunchOptions& options) {
   checkLaunchInput(domain, argvTemplate, options);
+  // This process owns the guest from here (alloc/guest_claims.h): `run`
+  // until its guest is restored, `exec` until the execve closes the lock
+  // file. A second launcher, restore or recover on it fails at once.
+  manager.claim(domain.uuid, domain.name);
+  struct ClaimUntilLaunched {
+    SecurityManager& manager;
+    std::string uuid, name;
+    bool launched = false;
+    ~ClaimUntilLaunched() {
+      if (!launched) manager.releaseClaim(uuid, name);
+    }
+  } claim{manager, domain.uuid, domain.name};
   GuestLaunch launch{};
   if (auto record = preparedGuest(manager, domain)) {
     launch.record = *record;
     launch.live = parseDomainXml(record->liveXml, XmlForm::Live);
   } else {
-    launch.record = manager.prepare(domain);
+    launch.record = manager.prepare(domain, PrepareFor::Launch);
     launch.live = std::move(domain);
     launch.preparedHere = true;
   }
+  stopHereForTesting("prepared");
   try {
     std::vector<UniqueFd> inherited;
     auto disks = diskArguments(manager, launch, argvTemplate, inherited);
@@ -179,6 +191,7 @@ GuestLaunch prepareLaunch(SecurityManager& manager, Domain domain,
     if (launch.preparedHere) manager.restore(launch.record.uuid);
     throw;
   }
+  claim.launched = true;
   return launch;
 }
 
@@ -276,6 +289,7 @@ int runGuest(SecurityManager& manager, GuestLaunch& launch) {
     if (sig > 0 && sig != SIGCHLD) ::kill(pid, sig);
   }
   sigprocmask(SIG_SETMASK, &previous, nullptr);
+  stopHereForTesting("guest-exited");
 
   auditControl(manager, launch, AuditControlOp::Stop,
                WIFSIGNALED(status) ? "destroyed" : "shutdown", pid, AuditOutcome::Success);

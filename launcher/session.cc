@@ -2,6 +2,8 @@
 
 #include <iostream>
 
+#include "core/error.h"
+
 namespace seclabel {
 
 Session openSession(const SessionOptions& options, SessionKind kind) {
@@ -22,6 +24,18 @@ Session openSession(const SessionOptions& options, SessionKind kind) {
   session.manager =
       std::make_unique<SecurityManager>(session.config, *session.store, *session.selinux, warn);
   session.manager->setAudit(session.audit.get());
+  // Opened after every --keep-fd was checked (as the store is), O_CLOEXEC:
+  // never a number the caller named, never inherited by a guest.
+  if (kind == SessionKind::Mutating) {
+    session.claims = GuestClaims::open(*session.stateDirectory);
+  } else {
+    try {
+      session.claims = GuestClaims::open(*session.stateDirectory);
+    } catch (const Error&) {
+      // list and dominfo on a read-only state directory: nothing to claim.
+    }
+  }
+  session.manager->setClaims(session.claims.get());
   // Whatever a crashed seclabel left half done is undone before new work.
   if (kind == SessionKind::Mutating) session.recovered = session.manager->recover();
   return session;

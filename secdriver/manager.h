@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -23,6 +24,7 @@
 #include "alloc/store.h"
 #include "core/config.h"
 #include "core/error.h"
+#include "process/liveness.h"
 #include "secdriver/driver.h"
 #include "secdriver/selinux_host.h"
 #include "xml/domain.h"
@@ -30,6 +32,7 @@
 namespace seclabel {
 
 class AuditLog;
+class GuestClaims;
 struct GuestResource;
 struct AuditRecord;
 struct AuditGuest;
@@ -54,6 +57,12 @@ struct SecurityInfo {
   std::string enforcement;  // enforcing | permissive | disabled
 };
 
+// Why a guest is prepared: to stay prepared (the `prepare` command), or to
+// be started by this process at once (exec, run), in which case its Prepare
+// intent stays pending until markRunning, so that recover undoes the
+// prepare of a launcher killed before its guest was started.
+enum class PrepareFor { Keep, Launch };
+
 struct GuestInfo {
   GuestRecord record;
   std::vector<SecurityInfo> security;  // stack order
@@ -74,6 +83,12 @@ class SecurityManager {
   void setHooks(ManagerHooks hooks) { hooks_ = std::move(hooks); }
   // Where audit records go (none when unset).
   void setAudit(AuditLog* audit) { audit_ = audit; }
+  // Who owns which guest right now (alloc/guest_claims.h); none when unset
+  // (then nothing stops two processes working on one guest).
+  void setClaims(GuestClaims* claims) { claims_ = claims; }
+  // How liveness is asked (tests pass a fake).
+  void setLiveness(ProcessLiveness& liveness) { liveness_ = &liveness; }
+  ProcessLiveness& liveness() { return *liveness_; }
   AuditLog* auditLog() { return audit_; }
 
   // prepare, restore and recover check the audit log first
@@ -83,7 +98,11 @@ class SecurityManager {
 
   // Labels and stores the guest; `domain` then carries every driver's
   // generated label (format it with XmlForm::Live). Returns the record.
-  GuestRecord prepare(Domain& domain);
+  // The guest is claimed from before the first commit on, and stays
+  // claimed by this process when prepare succeeds (until restore, or the
+  // process ends); another process's claim on it is Error::conflict (exit
+  // 3) before anything is changed.
+  GuestRecord prepare(Domain& domain, PrepareFor purpose = PrepareFor::Keep);
 
   // Restores every resource of the guest exactly, releases its identities,
   // forgets it. Safe to run again after an interruption. Throws
@@ -96,7 +115,20 @@ class SecurityManager {
   // (stale file handle) has nothing left to restore.
   // A restore record that cannot be written (required audit) rolls the
   // store back: the guest stays listed with everything it holds.
+  // A guest another process claims is Error::conflict (exit 3), nothing
+  // changed; one whose recorded process is alive is Error(Failed).
   void restore(const std::string& nameOrUuid);
+
+  // Claims of guests (alloc/guest_claims.h). claim() throws
+  // Error::conflict when another process holds either byte. Counted: each
+  // claim() needs a releaseClaim(); restore() ends all of this process's
+  // claims on the guest it forgot.
+  bool tryClaim(const std::string& uuid, const std::string& name);
+  void claim(const std::string& uuid, const std::string& name);
+  void releaseClaim(const std::string& uuid, const std::string& name);
+
+  // The guest is running and its recorded process is alive (recovery.h).
+  bool guestIsRunning(const GuestRecord& record);
 
   // Marks a prepared guest as running in process `pid`. `supervised`: this
   // process waits for the guest and restores it afterwards (run,
@@ -151,6 +183,11 @@ class SecurityManager {
   std::vector<std::unique_ptr<SecurityDriver>> drivers_;
   ManagerHooks hooks_;
   AuditLog* audit_ = nullptr;
+  GuestClaims* claims_ = nullptr;
+  ProcessLiveness* liveness_ = &systemProcessLiveness();
+  // Prepare intents of guests prepared for a launch, completed by
+  // markRunning (PrepareFor::Launch).
+  std::map<std::string, int64_t> launchIntents_;
 };
 
 }  // namespace seclabel

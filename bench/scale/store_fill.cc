@@ -15,7 +15,7 @@
 #include "alloc/allocation_space.h"
 #include "core/error.h"
 #include "core/unique_fd.h"
-#include "secdriver/process_liveness.h"
+#include "process/liveness.h"
 #include "secdriver/selinux_driver.h"
 #include "xml/labels.h"
 #include "xml/xml.h"
