@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 namespace seclabel {
 
@@ -49,6 +50,10 @@ class ProcessLiveness {
   virtual std::optional<uint64_t> startTime(pid_t pid) = 0;
   // This process (the one asking).
   virtual pid_t self() = 0;
+  // Ends every process that runs with `uid` (real, effective, saved or
+  // file-system uid; zombies hold nothing and do not count) and returns the
+  // pids still there when it gives up (empty: none is left).
+  virtual std::vector<pid_t> endProcessesOf(uid_t uid) = 0;
   bool isAlive(pid_t pid, uint64_t expectedStartTime) {
     auto now = startTime(pid);
     return now && *now == expectedStartTime;
@@ -57,6 +62,18 @@ class ProcessLiveness {
 
 // /proc, the real one.
 ProcessLiveness& systemProcessLiveness();
+
+// Every live (not zombie) process with `uid` as its real, effective, saved
+// or file-system uid, from /proc/PID/status.
+std::vector<pid_t> processesOfUid(uid_t uid);
+
+// Kills every process of `uid` (SIGKILL) and waits until none is left, at
+// most `patienceMs`. A helper process takes the uid and sends kill(-1): the
+// kernel signals every process the uid may signal while it holds the task
+// list, so a fork in between cannot slip through; what only has the uid as
+// its effective or fs uid is killed by pid. uid 0 is never touched (returns
+// the processes as they are). Returns the survivors.
+std::vector<pid_t> killProcessesOfUid(uid_t uid, int patienceMs = 3000);
 
 // Test seam for tests of concurrent commands, which must not rely on
 // sleeps: when the environment variable SECLABEL_TEST_STOP_AT names `point`,

@@ -8,6 +8,7 @@
 #include "audit/audit.h"
 #include "secdriver/manager.h"
 #include "secdriver/safe_file.h"
+#include "xml/xml.h"
 
 namespace seclabel {
 
@@ -68,6 +69,21 @@ RecoveryStep decideGuest(const GuestRecord& guest, bool superviseAlive, bool cla
   if (guestProcessIsAlive(guest, liveness)) return RecoveryStep::Leave;
   if (superviseAlive || claimedElsewhere) return RecoveryStep::Leave;
   return RecoveryStep::RestoreGuest;
+}
+
+std::optional<uid_t> allocatedUidOf(const GuestRecord& record) {
+  if (record.liveXml.empty()) return std::nullopt;
+  Domain live;
+  try {
+    live = parseDomainXml(record.liveXml, XmlForm::Live);
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+  const Seclabel* dac = live.seclabelFor("dac");
+  if (!dac || dac->type != SeclabelType::Dynamic || !dac->label) return std::nullopt;
+  const uid_t uid = DacLabel::parse(*dac->label).uid;
+  if (uid == 0) return std::nullopt;
+  return uid;
 }
 
 Error notRestoredError(const std::string& guestName, const std::vector<Error>& failures) {
@@ -180,8 +196,25 @@ std::vector<Error> SecurityManager::undoGuestLocked(
     const std::string& uuid, std::vector<std::string>& warnings,
     std::optional<int64_t> intentToComplete) {
   AuditGuest guest{"kvm", uuid, uuid};
-  if (auto record = store_.findGuest(uuid)) guest = {record->domainType, record->name, uuid};
+  std::optional<uid_t> uid;
+  if (auto record = store_.findGuest(uuid)) {
+    guest = {record->domainType, record->name, uuid};
+    uid = allocatedUidOf(*record);
+  }
   std::vector<Error> failures;
+  // No identity is released while a process runs with it: whatever the
+  // guest left behind (a setsid grandchild, a daemon) would share the uid
+  // with the next guest that gets it, and read its files.
+  if (uid) {
+    const std::vector<pid_t> survivors = liveness_->endProcessesOf(*uid);
+    if (!survivors.empty()) {
+      std::string pids;
+      for (pid_t pid : survivors) pids += (pids.empty() ? "" : " ") + std::to_string(pid);
+      failures.push_back(Error(ExitCode::Failed, "processes of uid " + std::to_string(*uid) +
+                                                     " did not end (pids " + pids +
+                                                     "): the uid stays held"));
+    }
+  }
   std::size_t index = 0;
   for (const HeldResource& held : store_.resourcesOf(uuid)) {
     const RememberedResource& original = held.original;

@@ -12,6 +12,7 @@
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,12 @@ RecoveryStep decideIntent(const Intent& intent, bool claimedElsewhere,
 // and its own restore).
 RecoveryStep decideGuest(const GuestRecord& guest, bool superviseAlive, bool claimedElsewhere,
                          ProcessLiveness& liveness);
+
+// The uid seclabel allocated to the guest (a dynamic DAC label), whose
+// processes are ended before it is released. nullopt for a static label
+// (the uid may be a person's, whose processes are not the guest's) and for
+// uid 0.
+std::optional<uid_t> allocatedUidOf(const GuestRecord& record);
 
 // The error of a restore that did not restore everything (exit 1).
 Error notRestoredError(const std::string& guestName, const std::vector<Error>& failures);

@@ -23,8 +23,14 @@ class FakeLiveness final : public ProcessLiveness {
     return it->second;
   }
   pid_t self() override { return selfPid; }
+  std::vector<pid_t> endProcessesOf(uid_t uid) override {
+    ended.push_back(uid);
+    return stuck;
+  }
   std::map<pid_t, uint64_t> live;  // pid -> start time
   pid_t selfPid = 100;
+  std::vector<uid_t> ended;  // uids asked to end, in order
+  std::vector<pid_t> stuck;  // what endProcessesOf reports as surviving
 };
 
 Intent intentOf(IntentKind kind, const std::string& payload) {
@@ -177,6 +183,40 @@ TEST_P(RecoverWithFakeLiveness, RestoresExactlyTheGuestsWhoseProcessIsGone) {
     EXPECT_TRUE(harness.store->findGuest(record.uuid).has_value());
     EXPECT_EQ(fileState(disk), labeled);
   }
+}
+
+// Before its uid is released, every process of the guest's uid is ended;
+// one that will not die keeps the guest held and listed as failed.
+TEST(RecoverWithFakeLivenessProcesses, AUidWhoseProcessesWillNotDieStaysHeld) {
+  SECLABEL_REQUIRE_ROOT();
+  Scratch scratch;
+  const Original look;
+  const std::string disk = scratch.makeFile("disk.img", look);
+  Harness harness(scratch);
+  FakeLiveness liveness;
+  harness.manager->setLiveness(liveness);
+  GuestRecord record = harness.prepare(domainXml("g", uuidFor(1), {{disk, "vda"}}));
+  const uid_t uid = labelsOf(harness.liveDomain(record.uuid)).uid;
+  harness.manager->markRunning(record.uuid, 4000);
+
+  liveness.stuck = {4242};
+  auto report = harness.manager->recover();
+  ASSERT_EQ(liveness.ended, std::vector<uid_t>{uid});
+  ASSERT_EQ(report.size(), 1u);
+  EXPECT_NE(report[0].find("processes of uid " + std::to_string(uid) +
+                           " did not end (pids 4242): the uid stays held"),
+            std::string::npos)
+      << report[0];
+  auto kept = harness.store->findGuest(record.uuid);
+  ASSERT_TRUE(kept.has_value());
+  EXPECT_EQ(kept->state, GuestState::Failed);
+  EXPECT_EQ(harness.store->holderOf(IdentityKind::Dac, uid)->guestUuid, record.uuid);
+
+  // Once they are gone, the next recover finishes it.
+  liveness.stuck.clear();
+  report = harness.manager->recover();
+  EXPECT_TRUE(storeHoldsNothingFor(*harness.store, record.uuid));
+  EXPECT_EQ(fileState(disk).uid, look.uid);
 }
 
 INSTANTIATE_TEST_SUITE_P(

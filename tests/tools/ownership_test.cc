@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "process/liveness.h"
 #include "tests/tools/e2e_support.h"
 
 namespace seclabel::e2e {
@@ -204,6 +205,50 @@ TEST_F(Ownership, PrepareKilledAfterItsCommitIsUndoneByRecover) {
   Finished recover = seclabel({"recover"});
   EXPECT_EQ(recover.code(), 0) << recover.err;
   EXPECT_NE(recover.out.find("undid the interrupted prepare"), std::string::npos) << recover.out;
+  EXPECT_TRUE(list().empty());
+  expectImageUntouched();
+}
+
+// A uid is never released while a process runs with it: the guest's setsid
+// grandchild outlives the guest's own process, and `run` ends it before it
+// gives the uid back.
+TEST_F(Ownership, RunEndsEveryProcessOfTheGuestUidBeforeReleasingIt) {
+  Child run(argv({"run", xml_, "--", "/bin/sh", "-c",
+                  "setsid sleep 300 </dev/null >/dev/null 2>&1 & echo leftover=$!; "
+                  "echo ready"}));
+  ASSERT_TRUE(run.waitForLine("ready"));
+  Finished ran = run.wait();
+  EXPECT_EQ(ran.code(), 0) << ran.err;
+  const auto at = ran.out.find("leftover=");
+  ASSERT_NE(at, std::string::npos) << ran.out;
+  const pid_t leftover = std::stoi(ran.out.substr(at + 9));
+  EXPECT_TRUE(eventually([&] { return !processExists(leftover); }, 2000))
+      << "the guest's grandchild still runs";
+  EXPECT_TRUE(list().empty());
+  expectImageUntouched();
+}
+
+// The same for a guest whose launcher was killed: recover ends what is
+// left of the guest before it releases the uid.
+TEST_F(Ownership, RecoverEndsTheProcessesOfAGuestWhoseLauncherDied) {
+  Child run(argv({"run", xml_, "--", "/bin/sh", "-c",
+                  "setsid sleep 300 </dev/null >/dev/null 2>&1 & echo leftover=$!; "
+                  "echo ready; exec sleep 300"}));
+  ASSERT_TRUE(run.waitForLine("ready"));
+  ASSERT_TRUE(eventually([&] { return guest().value("state", "") == "running"; }));
+  const pid_t guestPid = guest()["pid"].get<pid_t>();
+  const uid_t uid = dacIds(guest()).first;
+  ::kill(run.pid(), SIGKILL);
+  run.wait();
+  // The guest itself ends; its grandchild does not.
+  ::kill(guestPid, SIGKILL);
+  ASSERT_TRUE(eventually([&] { return !processExists(guestPid); }, 5000));
+  std::vector<pid_t> left = processesOfUid(uid);
+  ASSERT_FALSE(left.empty()) << "nothing of the guest survived to test with";
+
+  Finished recover = seclabel({"recover"});
+  EXPECT_EQ(recover.code(), 0) << recover.err;
+  EXPECT_TRUE(processesOfUid(uid).empty());
   EXPECT_TRUE(list().empty());
   expectImageUntouched();
 }
