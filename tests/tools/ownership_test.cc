@@ -215,15 +215,20 @@ TEST_F(Ownership, PrepareKilledAfterItsCommitIsUndoneByRecover) {
 TEST_F(Ownership, RunEndsEveryProcessOfTheGuestUidBeforeReleasingIt) {
   Child run(argv({"run", xml_, "--", "/bin/sh", "-c",
                   "setsid sleep 300 </dev/null >/dev/null 2>&1 & echo leftover=$!; "
-                  "echo ready"}));
+                  "echo uid=$(id -u); echo ready"}));
   ASSERT_TRUE(run.waitForLine("ready"));
   Finished ran = run.wait();
   EXPECT_EQ(ran.code(), 0) << ran.err;
-  const auto at = ran.out.find("leftover=");
+  const auto at = ran.out.find("leftover="), uidAt = ran.out.find("uid=");
   ASSERT_NE(at, std::string::npos) << ran.out;
+  ASSERT_NE(uidAt, std::string::npos) << ran.out;
   const pid_t leftover = std::stoi(ran.out.substr(at + 9));
-  EXPECT_TRUE(eventually([&] { return !processExists(leftover); }, 2000))
-      << "the guest's grandchild still runs";
+  const uid_t uid = static_cast<uid_t>(std::stoul(ran.out.substr(uidAt + 4)));
+  ASSERT_NE(uid, 0u);
+  // By the time `run` has released the uid, nothing runs with it (a zombie
+  // waiting for init to reap it runs nothing).
+  EXPECT_TRUE(processesOfUid(uid).empty()) << "the guest's grandchild still runs";
+  EXPECT_TRUE(eventually([&] { return !processExists(leftover); }, 5000));
   EXPECT_TRUE(list().empty());
   expectImageUntouched();
 }
