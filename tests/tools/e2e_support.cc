@@ -292,6 +292,11 @@ std::string readFile(const std::string& path) {
   return s.str();
 }
 
+std::string testDacRange() {
+  const uint64_t first = 1879048192 + 512 * (1 + static_cast<uint64_t>(::getpid()) % 127);
+  return std::to_string(first) + "-" + std::to_string(first + 511);
+}
+
 bool processExists(pid_t pid) { return ::kill(pid, 0) == 0 || errno == EPERM; }
 
 bool eventually(const std::function<bool()>& pred, int timeoutMs) {
