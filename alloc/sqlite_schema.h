@@ -6,7 +6,7 @@
 namespace seclabel {
 
 // The schema version this build writes.
-inline constexpr int kSqliteSchemaVersion = 2;
+inline constexpr int kSqliteSchemaVersion = 3;
 
 // Brings the database to kSqliteSchemaVersion in one transaction, each
 // migration step in order. Refuses a database newer than this build.

@@ -188,7 +188,7 @@ std::vector<std::string> splitDrivers(const std::string& joined) {
 }
 
 const char* kGuestColumns =
-    "uuid, name, domain_type, state, pid, pid_start_time, live_xml, host, drivers";
+    "uuid, name, domain_type, state, pid, pid_start_time, live_xml, host, drivers, generation";
 
 GuestRecord readGuest(SqliteStatement& row) {
   GuestRecord guest;
@@ -201,6 +201,7 @@ GuestRecord readGuest(SqliteStatement& row) {
   guest.liveXml = row.text(6);
   guest.host = row.text(7);
   guest.drivers = splitDrivers(row.text(8));
+  guest.generation = uint64_t(row.int64(9));
   return guest;
 }
 
@@ -409,10 +410,12 @@ void SqliteStore::putGuest(const GuestRecord& guest) {
         throw Error::conflict("guest " + existing->text(0) + " (" + existing->text(1) +
                               ") is already prepared");
     }
+    // A number no earlier instance of any guest had (GuestRecord::generation).
+    db_.query("UPDATE generation_counter SET last = last + 1 WHERE only = 0")->run();
     auto insert = db_.query(
         "INSERT INTO guests (uuid, name, domain_type, state, pid, pid_start_time, live_xml, "
-        "host, drivers, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-        "?10, ?10)");
+        "host, drivers, created_at, updated_at, generation) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+        "?7, ?8, ?9, ?10, ?10, (SELECT last FROM generation_counter WHERE only = 0))");
     insert->bind(1, guest.uuid).bind(2, guest.name).bind(3, guest.domainType);
     insert->bind(4, guestStateName(guest.state)).bind(5, guest.pid);
     insert->bind(6, guest.pidStartTime).bind(7, guest.liveXml).bind(8, guest.host);

@@ -67,6 +67,11 @@ struct GuestRecord {
   std::string liveXml;
   std::string host;
   std::vector<std::string> drivers;  // security driver models, stack order
+  // Which instance of the guest this is: putGuest gives each new record a
+  // number no earlier record in the store had (updateGuest keeps it; 0 for
+  // guests prepared before schema 3). A launcher acts only on the instance
+  // it prepared or started.
+  uint64_t generation = 0;
   bool operator==(const GuestRecord&) const = default;
 };
 
@@ -215,7 +220,8 @@ class Store {
 
   // ---- guests ----------------------------------------------------------
 
-  // Inserts a new guest. A uuid or name already present throws
+  // Inserts a new guest with the next generation (findGuest tells which;
+  // guest.generation is ignored). A uuid or name already present throws
   // Error(NoIdentity, "guest NAME (UUID) is already prepared").
   virtual void putGuest(const GuestRecord& guest) = 0;
   // Replaces the record with guest.uuid; Error(InvalidInput,

@@ -188,7 +188,7 @@ GuestLaunch prepareLaunch(SecurityManager& manager, Domain domain,
     launch.identity = PreparedIdentity::prepare(identity, manager.selinuxHost());
     launch.inheritedFds = std::move(inherited);
   } catch (const Error&) {
-    if (launch.preparedHere) manager.restore(launch.record.uuid);
+    if (launch.preparedHere) manager.restore(launch.record.uuid, launch.record.generation);
     throw;
   }
   claim.launched = true;
@@ -276,7 +276,7 @@ int runGuest(SecurityManager& manager, GuestLaunch& launch) {
     pid = spawnGuest(manager, launch);
   } catch (const Error&) {
     sigprocmask(SIG_SETMASK, &previous, nullptr);
-    if (launch.preparedHere) manager.restore(launch.record.uuid);
+    if (launch.preparedHere) manager.restore(launch.record.uuid, launch.record.generation);
     throw;
   }
 
@@ -293,7 +293,7 @@ int runGuest(SecurityManager& manager, GuestLaunch& launch) {
 
   auditControl(manager, launch, AuditControlOp::Stop,
                WIFSIGNALED(status) ? "destroyed" : "shutdown", pid, AuditOutcome::Success);
-  manager.restore(launch.record.uuid);
+  manager.restore(launch.record.uuid, launch.record.generation);
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return 1;

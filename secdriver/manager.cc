@@ -132,6 +132,7 @@ GuestRecord SecurityManager::prepare(Domain& domain, PrepareFor purpose) {
   {
     auto transaction = store_.begin();
     store_.putGuest(record);  // a duplicate name or uuid stops here, nothing done
+    record.generation = store_.findGuest(record.uuid)->generation;
     intent = store_.recordIntent(record.uuid, IntentKind::Prepare, workerPayload(*liveness_));
     for (const auto& driver : drivers_) {
       Seclabel& seclabel = *domain.seclabelFor(driver->model());
@@ -411,13 +412,22 @@ GuestRecord SecurityManager::requireGuest(const std::string& nameOrUuid) {
   return *record;
 }
 
-void SecurityManager::restore(const std::string& nameOrUuid) {
+void SecurityManager::restore(const std::string& nameOrUuid,
+                              std::optional<uint64_t> generation) {
   requireAuditBeforeChanges();
   GuestRecord found = requireGuest(nameOrUuid);
   // Claimed first, read again after: what we restore is what the store says
   // once no other process can be working on the guest.
   ClaimGuard claimed(*this, found.uuid, found.name);
   GuestRecord record = requireGuest(found.uuid);
+  if (generation && record.generation != *generation) {
+    // Our instance was restored by someone else, and the uuid prepared
+    // again: that instance is not ours to restore.
+    if (warn_)
+      warn_("guest " + record.name + " was restored and prepared again by another process "
+            "meanwhile: leaving that instance alone");
+    return;
+  }
   if (guestProcessIsAlive(record, *liveness_))
     throw Error(ExitCode::Failed, "guest " + record.name + " is still running (pid " +
                                       std::to_string(*record.pid) + ")");

@@ -117,7 +117,11 @@ class SecurityManager {
   // store back: the guest stays listed with everything it holds.
   // A guest another process claims is Error::conflict (exit 3), nothing
   // changed; one whose recorded process is alive is Error(Failed).
-  void restore(const std::string& nameOrUuid);
+  // `generation`: restore only that instance of the guest (a launcher
+  // restoring what it prepared or started); another instance under the
+  // same uuid is left alone with a warning.
+  void restore(const std::string& nameOrUuid,
+               std::optional<uint64_t> generation = std::nullopt);
 
   // Claims of guests (alloc/guest_claims.h). claim() throws
   // Error::conflict when another process holds either byte. Counted: each

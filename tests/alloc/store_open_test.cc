@@ -116,6 +116,8 @@ TEST(StoreOpen, AStoreOfSchemaOneIsMigratedAndItsOriginalsReadAsBefore) {
   openSqliteStore(dir.stateDir());
   // Back to what schema 1 wrote: its columns only, one remembered file.
   execSql(dir.databasePath(),
+          "DROP TABLE generation_counter; "
+          "ALTER TABLE guests DROP COLUMN generation; "
           "ALTER TABLE resources DROP COLUMN handle_type; "
           "ALTER TABLE resources DROP COLUMN handle; "
           "ALTER TABLE resources DROP COLUMN handle_fsid; "
@@ -140,6 +142,40 @@ TEST(StoreOpen, AStoreOfSchemaOneIsMigratedAndItsOriginalsReadAsBefore) {
   EXPECT_EQ(held[0].original.selinuxLabel, "system_u:object_r:virt_image_t:s0");
   EXPECT_FALSE(held[0].original.xattrs.has_value()) << "schema 1 kept no exact xattrs";
   EXPECT_FALSE(held[0].original.handle.has_value());
+}
+
+// Schema 3 numbers guest instances. A store of schema 2 with a guest in it
+// is migrated: that guest reads as generation 0, every guest put from then
+// on gets a number no earlier one had, even under a uuid seen before.
+TEST(StoreOpen, AStoreOfSchemaTwoIsMigratedAndGuestsGetGenerations) {
+  TempStateDir dir;
+  openSqliteStore(dir.stateDir());
+  execSql(dir.databasePath(),
+          "DROP TABLE generation_counter; "
+          "ALTER TABLE guests DROP COLUMN generation; "
+          "INSERT INTO guests (uuid, name, domain_type, state, live_xml, host, drivers, "
+          "created_at, updated_at) VALUES ('old', 'old-guest', 'kvm', 'prepared', '', 'h', "
+          "'dac', 0, 0); "
+          "PRAGMA user_version = 2");
+  auto store = openSqliteStore(dir.stateDir());
+  EXPECT_EQ(testing::queryInteger(dir.databasePath(), "PRAGMA user_version"), 3);
+  ASSERT_TRUE(store->findGuest("old").has_value());
+  EXPECT_EQ(store->findGuest("old")->generation, 0u);
+
+  GuestRecord guest;
+  guest.uuid = "u1";
+  guest.name = "g1";
+  guest.domainType = "kvm";
+  guest.host = "h";
+  guest.generation = 77;  // ignored: the store numbers instances
+  store->putGuest(guest);
+  const uint64_t first = store->findGuest("u1")->generation;
+  EXPECT_EQ(first, 1u);
+  store->updateGuest(*store->findGuest("u1"));
+  EXPECT_EQ(store->findGuest("u1")->generation, first) << "an update is the same instance";
+  store->deleteGuest("u1");
+  store->putGuest(guest);
+  EXPECT_EQ(store->findGuest("u1")->generation, first + 1) << "a new instance of the uuid";
 }
 
 TEST(StoreOpen, RefusesADatabaseFromANewerSeclabel) {
@@ -322,7 +358,8 @@ TEST(StoreOpen, ANewStoreIsCompleteWhenItAppears) {
   TempStateDir dir;
   openSqliteStore(dir.stateDir());
   EXPECT_GT(std::filesystem::file_size(dir.databasePath()), 0u);
-  EXPECT_EQ(testing::queryInteger(dir.databasePath(), "PRAGMA user_version"), 1);
+  EXPECT_EQ(testing::queryInteger(dir.databasePath(), "PRAGMA user_version"),
+            kSqliteSchemaVersion);
   for (const auto& entry : std::filesystem::directory_iterator(dir.stateDir()))
     EXPECT_EQ(entry.path().filename().string().rfind("state.db", 0), 0u) << entry.path();
   for (const auto& entry : std::filesystem::directory_iterator(dir.stateDir()))

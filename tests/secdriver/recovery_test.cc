@@ -219,6 +219,40 @@ TEST(RecoverWithFakeLivenessProcesses, AUidWhoseProcessesWillNotDieStaysHeld) {
   EXPECT_EQ(fileState(disk).uid, look.uid);
 }
 
+// A launcher restores only the instance it prepared: when its guest was
+// restored by someone else and the uuid prepared again (a launcher that
+// slept through both), restore(uuid, its generation) leaves the new
+// instance alone.
+TEST(RestoreByGeneration, AStaleLauncherDoesNotRestoreTheNextInstance) {
+  SECLABEL_REQUIRE_ROOT();
+  Scratch scratch;
+  const Original look;
+  const std::string disk = scratch.makeFile("disk.img", look);
+  Harness harness(scratch);
+  const std::string xml = domainXml("g", uuidFor(1), {{disk, "vda"}});
+  const GuestRecord first = harness.prepare(xml);
+  harness.manager->restore(first.uuid);
+  const GuestRecord second = harness.prepare(xml);
+  ASSERT_EQ(second.uuid, first.uuid);
+  ASSERT_NE(second.generation, first.generation);
+  const FileState labeled = fileState(disk);
+  ASSERT_NE(labeled.uid, look.uid);
+
+  harness.warnings.clear();
+  harness.manager->restore(first.uuid, first.generation);
+  ASSERT_EQ(harness.warnings.size(), 1u);
+  EXPECT_EQ(harness.warnings[0],
+            "guest g was restored and prepared again by another process meanwhile: leaving "
+            "that instance alone");
+  EXPECT_EQ(fileState(disk), labeled);
+  ASSERT_TRUE(harness.store->findGuest(first.uuid).has_value());
+  EXPECT_EQ(harness.store->findGuest(first.uuid)->generation, second.generation);
+
+  harness.manager->restore(second.uuid, second.generation);
+  EXPECT_TRUE(storeHoldsNothingFor(*harness.store, second.uuid));
+  EXPECT_EQ(fileState(disk).uid, look.uid);
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Table, RecoverWithFakeLiveness,
     ::testing::Values(RecoverRow{"alive", {{4000, 77}}, false, false},
