@@ -14,6 +14,7 @@
 
 #include "alloc/sqlite_schema.h"
 #include "core/error.h"
+#include "xml/xml.h"
 #include "core/trusted_path.h"
 #include "core/unique_fd.h"
 
@@ -453,8 +454,15 @@ std::optional<GuestRecord> SqliteStore::findGuest(const std::string& nameOrUuid)
                          " FROM guests WHERE uuid = ?1 OR name = ?1 "
                          "ORDER BY uuid = ?1 DESC LIMIT 1");
   query->bind(1, nameOrUuid);
-  if (!query->step()) return std::nullopt;
-  return readGuest(*query);
+  if (query->step()) return readGuest(*query);
+  // An upper-case or dashless uuid names the guest whose canonical uuid it
+  // is, as in the XML (every uuid is stored canonical).
+  auto canonical = normalizeUuid(nameOrUuid);
+  if (!canonical || *canonical == nameOrUuid) return std::nullopt;
+  auto byUuid = db_.query(std::string("SELECT ") + kGuestColumns + " FROM guests WHERE uuid = ?1");
+  byUuid->bind(1, *canonical);
+  if (!byUuid->step()) return std::nullopt;
+  return readGuest(*byUuid);
 }
 
 std::vector<GuestRecord> SqliteStore::listGuests() {

@@ -142,10 +142,31 @@ GuestRecord SecurityManager::prepare(Domain& domain, PrepareFor purpose) {
         audit(audit::machineId(guest, driver->model(), "?", std::nullopt, AuditOutcome::Failure));
         throw e.withContext(std::string(driver->model()) + " driver");
       }
-      if (seclabel.type != SeclabelType::None)
+      // A DAC label of uid 0 (type='none' under a root launcher, or
+      // static +0:+0) runs the guest as root. libvirt allows it, so do we,
+      // but never silently: one warning, and the record says so (uid0=yes).
+      std::optional<std::string> rootLabel;
+      if (driver->model() == std::string_view("dac")) {
+        if (seclabel.type == SeclabelType::None && ::geteuid() == 0)
+          rootLabel = "+0:+" + std::to_string(::getegid());
+        else if (seclabel.type != SeclabelType::None && seclabel.label &&
+                 DacLabel::parse(*seclabel.label).uid == 0)
+          rootLabel = *seclabel.label;
+      }
+      if (rootLabel) {
+        if (warn_)
+          warn_("guest " + domain.name + " runs as root (uid 0): its dac label is " +
+                (seclabel.type == SeclabelType::None ? std::string("type='none'")
+                                                     : "static " + *rootLabel));
+        AuditRecord rootRecord = audit::machineId(guest, driver->model(), *rootLabel,
+                                              seclabel.imagelabel, AuditOutcome::Success);
+        rootRecord.fields.push_back({"uid0", "yes", AuditField::Kind::Token});
+        labelsGenerated.push_back(std::move(rootRecord));
+      } else if (seclabel.type != SeclabelType::None) {
         labelsGenerated.push_back(audit::machineId(guest, driver->model(),
                                                    seclabel.label.value_or("?"),
                                                    seclabel.imagelabel, AuditOutcome::Success));
+      }
     }
     planned = planResources(domain, owner);
     transaction->commit();

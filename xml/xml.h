@@ -38,4 +38,10 @@ void resolveSeclabelModels(Domain& domain, const std::vector<std::string>& drive
 // parse(format(d)) == d.
 std::string formatDomainXml(const Domain& domain, XmlForm form);
 
+// The canonical form (lower case, 8-4-4-4-12) of a uuid in any form the
+// XML's <uuid> accepts (libvirt's: upper case, dashes anywhere between
+// digits, blanks around); nullopt when `text` is no uuid. Every uuid in the
+// store is canonical, so a caller's form is looked up as this.
+std::optional<std::string> normalizeUuid(std::string_view text);
+
 }  // namespace seclabel
