@@ -16,6 +16,7 @@
 #include "core/error.h"
 #include "core/unique_fd.h"
 #include "process/liveness.h"
+#include "secdriver/file_identity.h"
 #include "secdriver/selinux_driver.h"
 #include "xml/labels.h"
 #include "xml/xml.h"
@@ -74,6 +75,7 @@ RememberedResource makeRealDisk(const std::string& path) {
   original.uid = st.st_uid;
   original.gid = st.st_gid;
   original.mode = st.st_mode & 07777;
+  original.handle = fileHandleOf(fd.get());  // as prepare keeps it: restore finds the file by it
   return original;
 }
 

@@ -43,8 +43,9 @@ struct StoreFill {
   // Guest names are PREFIX000000, PREFIX000001, ...; uuids are random. Two
   // fills of one store need two prefixes.
   std::string prefix = "fill-";
-  // Empty: each disk is a fake (dev, ino) under /nonexistent, so restoring
-  // such a guest only warns that the file is gone. Otherwise a real empty
+  // Empty: each disk is a fake (dev, ino) under /nonexistent, which a
+  // restore cannot find: such a guest stays listed as not restored (exit 1),
+  // so fills meant to be restored need real disks. Otherwise a real empty
   // file per guest in this directory (created 0600, then chowned to the
   // guest's uid:gid, as a prepare would).
   std::string diskDir;

@@ -313,6 +313,8 @@ TEST(QueryPlanTest, HotPathStatementsDoNotScanTablesThatGrowWithGuests) {
     bench::fillStore(*store, parsed, *host, fill);
     bench::StoreFill dead;
     dead.prefix = "dead-";
+    dead.diskDir = scratch.path("dead-disks");  // real files: their restore succeeds
+    std::filesystem::create_directory(dead.diskDir);
     dead.guests = dead.running = kRunningDead;
     dead.process = bench::GuestProcess::dead();
     dead.supervised = true;

@@ -358,8 +358,8 @@ TEST(StoreOpen, ANewStoreIsCompleteWhenItAppears) {
   TempStateDir dir;
   openSqliteStore(dir.stateDir());
   EXPECT_GT(std::filesystem::file_size(dir.databasePath()), 0u);
-  EXPECT_EQ(testing::queryInteger(dir.databasePath(), "PRAGMA user_version"),
-            kSqliteSchemaVersion);
+  EXPECT_EQ(testing::queryInteger(dir.databasePath(), "PRAGMA user_version"), kSqliteSchemaVersion)
+      << "a new store is created at the current schema, not migrated into it";
   for (const auto& entry : std::filesystem::directory_iterator(dir.stateDir()))
     EXPECT_EQ(entry.path().filename().string().rfind("state.db", 0), 0u) << entry.path();
   for (const auto& entry : std::filesystem::directory_iterator(dir.stateDir()))

@@ -87,14 +87,15 @@ TEST_F(LaunchAuditFile, ADiskTheLauncherOpensForFdPassingIsLoggedAsAnOpen) {
   EXPECT_TRUE(records("VIRT_RESOURCE", "start").empty()) << "fd passing, not labeling";
 }
 
-// The image is swapped for a symlink after it was prepared: the launcher's
-// open refuses it, and says so in the log.
+// After the prepare, the image gains a second name (a hard link, which could
+// be any other file's): the launcher's open refuses a file with more than
+// one link, and says so in the log.
 TEST_F(LaunchAuditFile, AnFdPassedDiskThatCannotBeOpenedIsLoggedAsAFailedOpen) {
   useFdPassing();
   ASSERT_EQ(seclabel({"prepare", xml_}).code(), 0);
   const std::string moved = dir_ / "moved.qcow2";
   ASSERT_EQ(::rename(image_.c_str(), moved.c_str()), 0);
-  ASSERT_EQ(::symlink(moved.c_str(), image_.c_str()), 0);
+  ASSERT_EQ(::link(moved.c_str(), image_.c_str()), 0);
 
   e2e::Finished f = seclabel({"run", xml_, "--", "/bin/true", "-drive", "file={disk:vda}"});
   EXPECT_NE(f.code(), 0);

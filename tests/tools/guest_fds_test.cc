@@ -180,8 +180,13 @@ TEST_F(GuestFds, EveryFdOfTheRunLauncherAboveStdioIsCloseOnExec) {
     ++checked;
   }
   EXPECT_GT(checked, 0) << "the launcher has the store open";
-  nlohmann::json g = guest();
-  ASSERT_FALSE(g.is_null());
+  // The guest may print before its launcher records it running (the pid
+  // is written once the exec is witnessed): wait for the record.
+  nlohmann::json g;
+  ASSERT_TRUE(eventually([&] {
+    g = guest();
+    return !g.is_null() && g["pid"].is_number();
+  })) << g.dump();
   std::map<int, std::string> guestFds = openFdsOf(g["pid"].get<pid_t>());
   EXPECT_EQ(guestFds.size(), 3u) << describe(guestFds);
   ::kill(run.pid(), SIGTERM);
