@@ -15,6 +15,12 @@
 namespace seclabel::e2e {
 namespace {
 
+std::vector<std::string> operator+(std::vector<std::string> head,
+                                   const std::vector<std::string>& tail) {
+  head.insert(head.end(), tail.begin(), tail.end());
+  return head;
+}
+
 // The state letter of /proc/PID/stat (after the last ')').
 char processState(pid_t pid) {
   std::string stat = readFile("/proc/" + std::to_string(pid) + "/stat");
@@ -205,6 +211,41 @@ TEST_F(Ownership, PrepareKilledAfterItsCommitIsUndoneByRecover) {
   Finished recover = seclabel({"recover"});
   EXPECT_EQ(recover.code(), 0) << recover.err;
   EXPECT_NE(recover.out.find("undid the interrupted prepare"), std::string::npos) << recover.out;
+  EXPECT_TRUE(list().empty());
+  expectImageUntouched();
+}
+
+// A guest cannot make its running process look dead: renamed with a
+// newline and a fake ") Z " in its name, it is still running for restore
+// and for the recover every mutating command starts with.
+TEST_F(Ownership, AGuestThatRenamesItselfIsStillRunningForRestoreAndRecover) {
+  if (::access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "needs python3 (prctl)";
+  const char* rename =
+      "import ctypes, sys, time\n"
+      "ctypes.CDLL(None).prctl(15, b'q\\n) Z 1 2 3', 0, 0, 0)\n"
+      "print('renamed', flush=True)\n"
+      "time.sleep(60)\n";
+  Child exec(std::vector<std::string>{"/usr/bin/setsid", "-w"} +
+             argv({"exec", xml_, "--", "/usr/bin/python3", "-c", rename}));
+  ASSERT_TRUE(exec.waitForLine("renamed"));
+  nlohmann::json g = guest();
+  ASSERT_FALSE(g.is_null());
+  const pid_t pid = g["pid"].get<pid_t>();
+  ASSERT_EQ(readFile("/proc/" + std::to_string(pid) + "/comm"), "q\n) Z 1 2 3\n");
+  const Owner labeled = ownerOf(image_);
+
+  Finished restore = seclabel({"restore", uuid_});
+  EXPECT_EQ(restore.code(), 1) << restore.err;
+  EXPECT_NE(restore.err.find("is still running"), std::string::npos) << restore.err;
+  Finished recover = seclabel({"recover"});
+  EXPECT_EQ(recover.out, "nothing to recover\n");
+  EXPECT_EQ(guest()["state"], "running");
+  EXPECT_EQ(ownerOf(image_).uid, labeled.uid);
+
+  ::kill(pid, SIGKILL);
+  exec.wait();
+  Finished late = seclabel({"recover"});
+  EXPECT_NE(late.out.find("restored guest owned-guest"), std::string::npos) << late.out;
   EXPECT_TRUE(list().empty());
   expectImageUntouched();
 }
