@@ -227,7 +227,8 @@ class Store {
   // Replaces the record with guest.uuid; Error(InvalidInput,
   // "no such guest: UUID") when absent.
   virtual void updateGuest(const GuestRecord& guest) = 0;
-  // By uuid first, then by name.
+  // By uuid first, then by name; then, for a uuid in another form the XML
+  // accepts (upper case, no dashes), by its canonical form.
   virtual std::optional<GuestRecord> findGuest(const std::string& nameOrUuid) = 0;
   // Ordered by name.
   virtual std::vector<GuestRecord> listGuests() = 0;

@@ -9,7 +9,11 @@
 // Crash safety: one durable commit before any file changes holds the guest,
 // a Prepare intent carrying this process's pid and start time, the
 // identities and every file's original. recover() undoes the work of any
-// prepare whose process is gone.
+// prepare whose process is gone (secdriver/recovery.h).
+//
+// Ownership: with claims set (alloc/guest_claims.h), prepare, restore and
+// recover claim the guest first; another process's claim is exit 3 before
+// anything changes.
 #pragma once
 
 #include <sys/types.h>
