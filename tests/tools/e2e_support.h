@@ -93,7 +93,8 @@ Finished runSeclabel(const std::string& config, const std::string& stateDir,
 std::vector<std::string> seclabelArgv(const std::string& config, const std::string& stateDir,
                                       const std::vector<std::string>& args);
 
-// 512 ids of the default DAC range, chosen by this process's pid.
+// 480 ids of the default DAC range past its first 4096, chosen by this
+// process's pid.
 std::string testDacRange();
 
 struct ConfigOptions {
