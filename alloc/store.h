@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "alloc/allocation_space.h"
+#include "core/export.h"
 #include "core/trusted_path.h"
 
 namespace seclabel {
@@ -53,7 +54,7 @@ struct Identity {
 
 enum class GuestState { Prepared, Running, Failed };
 // "prepared", "running", "failed" (what `seclabel list` prints).
-const char* guestStateName(GuestState state);
+SECLABEL_API const char* guestStateName(GuestState state);
 // Throws Error(Failed) on anything else (a corrupt or newer store).
 GuestState parseGuestState(const std::string& name);
 
@@ -153,13 +154,18 @@ struct FdPassedDisk {
 //                   completed (restore every remembered resource of the
 //                   guest, release its identities, delete its record).
 //   Restore         a restore has begun; recover finishes it.
-//   LabelResource   about to change one resource (payload: path, dev, ino);
-//                   recover restores it if the original was remembered.
-//   RestoreResource about to put one resource back.
+//   LabelResource,
+//   RestoreResource per-resource kinds the store can hold, but nothing
+//                   records them: a resource is changed and put back under
+//                   its guest's Prepare or Restore intent, which recover
+//                   undoes or finishes as a whole. recover completes (drops)
+//                   one it finds once its worker is gone, and acts on
+//                   nothing else of it.
 //   Supervise       a live launcher (`run`, spawnGuest) waits for the guest's
 //                   process and restores it afterwards: recover leaves the
 //                   guest alone while that launcher lives, even once the
-//                   guest's own process is gone.
+//                   guest's own process is gone, and completes the intent
+//                   once the launcher is gone.
 enum class IntentKind { Prepare, Restore, LabelResource, RestoreResource, Supervise };
 const char* intentKindName(IntentKind kind);
 IntentKind parseIntentKind(const std::string& name);
@@ -175,14 +181,14 @@ struct Intent {
 // A unit of work on a Store: BEGIN IMMEDIATE (the write lock is taken at
 // once, so two processes never both read a cursor and then race to write
 // it). Rolls back on destruction unless commit() succeeded.
-class StoreTransaction {
+class SECLABEL_API StoreTransaction {
  public:
   virtual ~StoreTransaction() = default;
   // Throws Error on failure; the transaction is then rolled back.
   virtual void commit() = 0;
 };
 
-class Store {
+class SECLABEL_API Store {
  public:
   virtual ~Store() = default;
 

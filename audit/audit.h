@@ -1,4 +1,4 @@
-// Audit records for every label, resource and lifecycle step (DESIGN.md §8).
+// Audit records for every label, resource and lifecycle step (docs/audit.md).
 //
 // Two halves:
 //  - record builders (audit_records.cc) that produce libvirt's VIRT_MACHINE_ID,
@@ -25,6 +25,7 @@
 
 #include "core/config.h"
 #include "core/error.h"
+#include "core/export.h"
 
 namespace seclabel {
 
@@ -226,13 +227,13 @@ using AuditWarning = std::function<void(const std::string& message)>;
 // Failed), of its own type so that code which turns a failed step into a
 // warning and goes on (a restore moving to the next file) lets this one
 // through: no change is made, or reported as made, without its record.
-class AuditUnavailable : public Error {
+class SECLABEL_API AuditUnavailable : public Error {
  public:
   explicit AuditUnavailable(const Error& reason) : Error(reason) {}
 };
 
 // Where records go. Implementations are safe to share between threads.
-class AuditLog {
+class SECLABEL_API AuditLog {
  public:
   virtual ~AuditLog() = default;
 

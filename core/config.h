@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/export.h"
+
 namespace seclabel {
 
 inline constexpr const char* kDefaultConfigPath = "/etc/seclabel/seclabel.toml";
@@ -16,7 +18,7 @@ inline constexpr const char* kDefaultStateDir = "/var/lib/seclabel";
 inline constexpr std::size_t kMaxConfigSize = 1u << 20;
 
 // An inclusive range of ids, "first-last" (a single "N" is N-N).
-struct IdRange {
+struct SECLABEL_API IdRange {
   uint32_t first = 0;
   uint32_t last = 0;
   uint64_t size() const { return uint64_t(last) - first + 1; }
@@ -27,7 +29,7 @@ struct IdRange {
 };
 
 // MCS categories "cLO.cHI" (for example c0.c1023).
-struct CategoryRange {
+struct SECLABEL_API CategoryRange {
   uint32_t low = 0;
   uint32_t high = 1023;
   // Number of pairs cA,cB with low <= A < B <= high.
@@ -86,7 +88,7 @@ inline constexpr uint32_t kMaxStoreTimeoutMs = 600000;
 // [store]: where identities and guest records live (docs/store.md). The
 // etcd keys are read and checked whatever the backend, so a config can be
 // prepared before a host switches to etcd.
-struct StoreConfig {
+struct SECLABEL_API StoreConfig {
   StoreBackend backend = StoreBackend::Sqlite;
   std::vector<std::string> endpoints{"http://127.0.0.1:2379"};  // every member
   std::string prefix = "/seclabel/";  // every etcd key starts with it
@@ -146,7 +148,7 @@ struct CgroupConfig {
 // Error(InvalidInput) "<key>: invalid value '<value>': <why>".
 void checkCgroupParent(std::string_view value, std::string_view key);
 
-struct Config {
+struct SECLABEL_API Config {
   std::vector<std::string> securityDrivers;  // in stack order
   bool securityDriversExplicit = false;
   FdpassMode fdpass = FdpassMode::Auto;

@@ -1,19 +1,22 @@
 // The one error channel of libseclabel.
 //
 // Every failure the library reports is a seclabel::Error: the exit code the
-// command line maps it to (DESIGN.md §9), the message naming the object and the
+// command line maps it to (seclabel(1), EXIT STATUS), the message naming the object and the
 // reason, and errno when a system call was the cause. Library code throws it;
 // tools/ catches it once and prints `seclabel: <message>`.
-// Code between fork() and execve() never throws (see process/process.h).
+// Code between clone() and execve() never throws (see process/process.h).
 #pragma once
 
 #include <stdexcept>
 #include <string>
 #include <string_view>
 
+#include "core/export.h"
+
 namespace seclabel {
 
-// Exit codes of the seclabel command (DESIGN.md §9, seclabel(1)).
+// Exit codes of the seclabel command: the one table, documented in
+// seclabel(1) EXIT STATUS (tests/core/exit_code_doc_test.cc compares them).
 enum class ExitCode : int {
   Ok = 0,
   Failed = 1,            // an operation failed
@@ -28,7 +31,7 @@ enum class ExitCode : int {
   CommandNotFound = 127,
 };
 
-class Error : public std::runtime_error {
+class SECLABEL_API Error : public std::runtime_error {
  public:
   Error(ExitCode code, const std::string& message, int errnum = 0);
 
@@ -57,6 +60,6 @@ class Error : public std::runtime_error {
 
 // `value` as an error message may quote it: control characters shown as
 // \xNN, so a hostile value cannot add a line to stderr or forge one.
-std::string printableValue(std::string_view value);
+SECLABEL_API std::string printableValue(std::string_view value);
 
 }  // namespace seclabel

@@ -13,7 +13,7 @@
 #include "fdpass/fdset.h"
 #include "audit/audit.h"
 #include "launcher/exec_witness.h"
-#include "process/liveness.h"
+#include "core/process_liveness.h"
 #include "process/process_spawn.h"
 #include "process/session.h"
 #include "xml/xml.h"

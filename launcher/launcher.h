@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "core/export.h"
 #include "core/unique_fd.h"
 #include "secdriver/manager.h"
 #include "process/process.h"
@@ -59,7 +60,7 @@ struct GuestLaunch {
 // a bad environment entry) changes nothing: Error(InvalidInput). Each disk
 // opened here for fd passing is audited (VIRT_RESOURCE reason=open). On a
 // later failure, a guest prepared here is restored again. Throws Error.
-GuestLaunch prepareLaunch(SecurityManager& manager, Domain domain,
+SECLABEL_API GuestLaunch prepareLaunch(SecurityManager& manager, Domain domain,
                           const std::vector<std::string>& argvTemplate,
                           const LaunchOptions& options = {});
 
@@ -69,19 +70,19 @@ GuestLaunch prepareLaunch(SecurityManager& manager, Domain domain,
 // (launcher/exec_witness.h). Returns only by throwing: Error with
 // CannotExecute/CommandNotFound when execve failed, Failed for a step of the
 // identity. The caller must be single-threaded.
-[[noreturn]] void execGuest(SecurityManager& manager, GuestLaunch& launch);
+[[noreturn]] SECLABEL_API void execGuest(SecurityManager& manager, GuestLaunch& launch);
 
 // Starts the command in a child under the guest's identity and records the
 // child as the guest, and this process as its supervisor: while this
 // process lives, `recover` leaves the guest to it even after the child has
 // exited, so the caller restores it (manager.restore) when it has reaped
 // the child. Returns the child's pid once execve() succeeded.
-pid_t spawnGuest(SecurityManager& manager, GuestLaunch& launch);
+SECLABEL_API pid_t spawnGuest(SecurityManager& manager, GuestLaunch& launch);
 
 // spawnGuest, then forward SIGTERM, SIGINT, SIGHUP and SIGQUIT to the guest
 // (it is in a session of its own: the terminal's ^C and ^\ reach only this
 // process), wait for it, restore and release. Returns the guest's exit
 // status, 128+N when a signal N killed it.
-int runGuest(SecurityManager& manager, GuestLaunch& launch);
+SECLABEL_API int runGuest(SecurityManager& manager, GuestLaunch& launch);
 
 }  // namespace seclabel

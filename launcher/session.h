@@ -11,6 +11,7 @@
 #include "alloc/store.h"
 #include "core/config.h"
 #include "audit/audit.h"
+#include "core/export.h"
 #include "secdriver/manager.h"
 #include "secdriver/selinux_host.h"
 
@@ -49,6 +50,6 @@ struct Session {
 
 // Throws Error: a bad config (InvalidInput), an unusable required audit log,
 // a store that cannot be opened.
-Session openSession(const SessionOptions& options, SessionKind kind);
+SECLABEL_API Session openSession(const SessionOptions& options, SessionKind kind);
 
 }  // namespace seclabel

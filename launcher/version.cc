@@ -1,4 +1,4 @@
-#include <seclabel/seclabel.h>
+#include "launcher/version.h"
 
 namespace seclabel {
 

@@ -148,6 +148,12 @@ IsolationReport checkIsolation(const std::string& policyPath,
   return checkIsolation(PolicyDb::load(policyPath), guests, options);
 }
 
+IsolationOptions isolationOptionsFor(const SelinuxConfig& selinux) {
+  IsolationOptions options;
+  options.shareableImageContext = SelinuxContext::parse(selinux.image).atSystemLow().format();
+  return options;
+}
+
 std::vector<GuestLabels> makeSyntheticGuests(std::size_t count, const SelinuxConfig& selinux) {
   const CategoryRange& range = selinux.categories;
   if (count > range.pairCount()) {

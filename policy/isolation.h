@@ -65,6 +65,10 @@ IsolationReport checkIsolation(const std::string& policyPath,
                                const std::vector<GuestLabels>& guests,
                                const IsolationOptions& options = {});
 
+// The options `seclabel policy isolation` checks with: the shareable image
+// context is the configured image type at s0, the rest the defaults.
+IsolationOptions isolationOptionsFor(const SelinuxConfig& selinux);
+
 // `count` guests named synthetic-1.. with distinct category pairs from
 // `categories`, in a fixed order (c0,c1 c0,c2 c1,c2 c0,c3 ... for c0.c1023),
 // on the domain and image contexts of `selinux` (their levels replaced).

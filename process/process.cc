@@ -1,6 +1,5 @@
 #include "process/process.h"
 
-#include <cap-ng.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -365,15 +364,17 @@ bool applyProcessIdentity(const PreparedIdentity& identity, SelinuxHost& host,
   }
 
   // 6. The uid change cleared effective and permitted (unless a caller set
-  // PR_SET_KEEPCAPS) but never the inheritable set; clear all three. Only
-  // CAPNG_SELECT_CAPS: that path of libcap-ng is capget/capset on a
-  // thread-local struct, no allocation. pid 0 is "this thread" even when the
-  // caller did not use fork() (libcap-ng re-reads its tid in an atfork hook).
-  capng_clear(CAPNG_SELECT_CAPS);
-  capng_setpid(0);
-  errno = 0;
-  if (capng_apply(CAPNG_SELECT_CAPS) != 0) {
-    fail(failure, ProcessStep::ClearCapabilities, errno != 0 ? errno : EPERM);
+  // PR_SET_KEEPCAPS) but never the inheritable set; clear all three with
+  // capset(2) on a header and data built here, on this stack. Not
+  // libcap-ng: its state is a thread-local struct, and a CLONE_VM child
+  // runs on the launcher thread's TLS, so it would write the launcher's
+  // libcap-ng state. pid 0 is the calling thread.
+  __user_cap_header_struct header{};
+  header.version = _LINUX_CAPABILITY_VERSION_3;
+  header.pid = 0;
+  __user_cap_data_struct none[_LINUX_CAPABILITY_U32S_3] = {};
+  if (::syscall(SYS_capset, &header, none) != 0) {
+    fail(failure, ProcessStep::ClearCapabilities, errno);
     return false;
   }
 

@@ -1,15 +1,18 @@
-// The process side of a guest's identity (DESIGN.md §6): what the guest
-// process becomes right before execve().
+// The process side of a guest's identity (docs/architecture.md, "The
+// process step"): what the guest process becomes right before execve().
 //
-// Two halves, split at fork():
-//  - before fork, in ordinary C++: ProcessIdentity says what the guest gets;
+// Two halves, split at clone():
+//  - before clone, in ordinary C++: ProcessIdentity says what the guest gets;
 //    PreparedIdentity::prepare() checks it and does every allocation and every
 //    lookup (group names, the host's SELinux mode, the last capability);
-//  - after fork, in the child: applyProcessIdentity() performs the steps in
-//    order and checks each. It allocates nothing, takes no lock and throws
-//    nothing (after fork() in a threaded parent, another thread may have held
-//    the malloc lock), and reports a failure in a fixed-size struct that the
-//    parent turns into an Error (see process/process_spawn.h).
+//  - in the child (clone(CLONE_VM | CLONE_VFORK): it shares the launcher's
+//    memory until its execve), or in the launcher itself right before an
+//    in-place execve: applyProcessIdentity() performs the steps in order and
+//    checks each. It allocates nothing, takes no lock, throws nothing and
+//    writes only its own stack (the memory is the launcher's; another
+//    thread may hold the malloc lock), and reports a failure in a
+//    fixed-size struct that the launcher turns into an Error (see
+//    process/process_spawn.h).
 #pragma once
 
 #include <sys/types.h>
@@ -21,6 +24,7 @@
 #include <vector>
 
 #include "core/environment.h"
+#include "core/export.h"
 #include "secdriver/selinux_host.h"
 
 namespace seclabel {
@@ -65,7 +69,7 @@ std::vector<gid_t> resolveGroupNames(const std::vector<std::string>& names);
 
 // A ProcessIdentity checked and laid out so that applying it needs no
 // allocation. Built only by prepare(); read-only afterwards.
-class PreparedIdentity {
+class SECLABEL_API PreparedIdentity {
  public:
   // Reads the host's SELinux mode (a failed exec context is fatal only when
   // enforcing, as in libvirt) and the kernel's last capability. Throws
@@ -109,7 +113,7 @@ enum class ProcessStep : uint8_t {
   SetResGid,       // setresgid
   DropBounding,    // PR_CAPBSET_DROP, while CAP_SETPCAP is still there
   SetResUid,       // setresuid
-  ClearCapabilities,  // libcap-ng: effective, permitted, inheritable
+  ClearCapabilities,  // capset(2): effective, permitted, inheritable
   ClearAmbient,    // PR_CAP_AMBIENT_CLEAR_ALL
   NoNewPrivs,      // PR_SET_NO_NEW_PRIVS
   KeepFd,          // clear FD_CLOEXEC on an fd the guest inherits
@@ -144,8 +148,9 @@ struct ApplyHooks {
   void* argument = nullptr;
 };
 
-// Applies `identity` to the calling thread, in DESIGN.md §6's order, each
-// step checked, then verifies the result from /proc/thread-self/status.
+// Applies `identity` to the calling thread, in the order of
+// docs/architecture.md ("The process step"), each step checked, then
+// verifies the result from /proc/thread-self/status.
 // Returns true when the thread may now execve(); otherwise fills `failure`
 // (the thread is then half-changed and must not exec: _exit()).
 //
@@ -155,7 +160,7 @@ struct ApplyHooks {
 // controlling terminal; then terminals on stdio are withheld unless
 // identity.terminal() grants them.
 //
-// Contract: called in a fork() child or right before an in-place execve();
+// Contract: called in a clone() child or right before an in-place execve();
 // allocation-free and async-signal-safe; needs CAP_SETGID, CAP_SETUID and
 // CAP_SETPCAP (root). `launcherFds` (the spawn helper's report pipe, say; at
 // most kMaxLauncherFds, each O_CLOEXEC so execve closes it) stay open while

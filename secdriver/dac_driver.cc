@@ -56,7 +56,7 @@ std::optional<ResourceChange> DacDriver::resourceChange(
     const std::optional<std::string>& deviceLabel) const {
   if (seclabel.type == SeclabelType::None || !seclabel.relabel) return std::nullopt;
   // Read-only and shareable images stay as they are: readable through their
-  // own mode or through fd passing (DESIGN.md §3).
+  // own mode or through fd passing (docs/labels.md, "Labels").
   if (role != ResourceRole::PrivateImage && role != ResourceRole::CharDevice)
     return std::nullopt;
   const std::string& text = deviceLabel ? *deviceLabel : *seclabel.imagelabel;

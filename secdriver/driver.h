@@ -55,7 +55,7 @@ class SecurityDriver {
   // Domain of interpretation, reported by dominfo ("0" for every model here).
   virtual const char* doi() const { return "0"; }
   // Can this driver work on this host? (selinux: always, with a warning
-  // when SELinux is disabled; see DESIGN.md §3.)
+  // when SELinux is disabled; see docs/labels.md, "Labels".)
   virtual bool probe() const { return true; }
 
   // Dynamic: allocate a fresh identity from the store; static: reserve the

@@ -28,7 +28,7 @@
 #include "alloc/store.h"
 #include "core/config.h"
 #include "core/error.h"
-#include "process/liveness.h"
+#include "core/process_liveness.h"
 #include "secdriver/driver.h"
 #include "secdriver/selinux_host.h"
 #include "xml/domain.h"
@@ -72,7 +72,7 @@ struct GuestInfo {
   std::vector<SecurityInfo> security;  // stack order
 };
 
-class SecurityManager {
+class SECLABEL_API SecurityManager {
  public:
   // `warn` receives one-line warnings (e.g. selinux on a host without it).
   SecurityManager(const Config& config, Store& store, SelinuxHost& selinux,

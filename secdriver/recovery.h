@@ -18,7 +18,7 @@
 
 #include "alloc/store.h"
 #include "core/error.h"
-#include "process/liveness.h"
+#include "core/process_liveness.h"
 
 namespace seclabel {
 

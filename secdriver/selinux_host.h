@@ -9,6 +9,8 @@
 #include <optional>
 #include <string>
 
+#include "core/export.h"
+
 namespace seclabel {
 
 enum class SelinuxMode { Disabled, Permissive, Enforcing };
@@ -24,7 +26,7 @@ struct SelinuxPolicyContexts {
   std::string content;  // e.g. system_u:object_r:virt_content_t:s0
 };
 
-class SelinuxHost {
+class SECLABEL_API SelinuxHost {
  public:
   virtual ~SelinuxHost() = default;
 
@@ -50,6 +52,6 @@ class SelinuxHost {
 
 // The real host: libselinux for policy queries, xattrs through
 // /proc/self/fd/N for labels, /proc/thread-self/attr/exec for the exec context.
-std::unique_ptr<SelinuxHost> makeSystemSelinuxHost();
+SECLABEL_API std::unique_ptr<SelinuxHost> makeSystemSelinuxHost();
 
 }  // namespace seclabel

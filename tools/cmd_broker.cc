@@ -13,107 +13,16 @@
 
 #include "core/error.h"
 #include "fdpass/broker_client.h"
-#include "fdpass/broker_directory.h"
 #include "fdpass/broker_server.h"
 #include "fdpass/fdset.h"
 #include "fdpass/qemu_hotplug.h"
 #include "fdpass/qmp_client.h"
-#include "audit/audit.h"
+#include "fdpass/store_broker.h"
 #include "tools/commands.h"
 #include "tools/session.h"
-#include "xml/xml.h"
 
 namespace seclabel::tools {
 namespace {
-
-// Guests as the store knows them: the DAC uid from the live XML, every disk
-// with the most access its definition allows.
-class StoreGuestDirectory final : public BrokerGuestDirectory {
- public:
-  explicit StoreGuestDirectory(Store& store) : store_(store) {}
-  std::optional<BrokerGuest> find(const std::string& nameOrUuid) override {
-    auto record = store_.findGuest(nameOrUuid);
-    if (!record || record->liveXml.empty()) return std::nullopt;
-    Domain live = parseDomainXml(record->liveXml, XmlForm::Live);
-    BrokerGuest guest{record->uuid, record->name, std::nullopt, {}};
-    if (const Seclabel* dac = live.seclabelFor("dac"); dac && dac->label)
-      guest.uid = DacLabel::parse(*dac->label).uid;
-    for (const Disk& disk : live.disks)
-      if (disk.source && !disk.target.empty())
-        guest.disks[disk.target] = {disk.source->path,
-                                    disk.readonly ? DiskAccess::ReadOnly : DiskAccess::ReadWrite};
-    return guest;
-  }
-
- private:
-  Store& store_;
-};
-
-// Every authorized open and every denial goes to the audit log, with the
-// caller's uid and pid (the record's own uid= is the broker's); the broker
-// rate-limits the refusals of non-root callers and reports what it left out.
-class AuditingBrokerAuditor final : public BrokerAuditor {
- public:
-  AuditingBrokerAuditor(AuditLog& log, Store& store) : log_(log), store_(store) {}
-  void fdPassed(const PeerCredentials& peer, const BrokerGuest& guest, const std::string&,
-                const std::string& path, std::optional<dev_t> blockDevice, DiskAccess access,
-                bool success) override {
-    log_.write(audit::brokerOpen(guestOf(guest.uuid, guest.name), path, blockDevice,
-                                 auditAccess(access), auditPeer(peer),
-                                 success ? AuditOutcome::Success : AuditOutcome::Failure));
-  }
-  void denied(const PeerCredentials& peer, const std::string& guest, const std::string& disk,
-              DiskAccess access, const std::string&) override {
-    auto record = store_.findGuest(guest);
-    AuditGuest audited = record ? guestOf(record->uuid, record->name)
-                                : AuditGuest{"kvm", guest, "?"};
-    std::string path = disk;
-    if (record && !record->liveXml.empty()) {
-      // Kept in a variable: the Disk pointer points into it.
-      const Domain live = parseDomainXml(record->liveXml, XmlForm::Live);
-      if (const Disk* d = live.diskByTarget(disk); d && d->source) path = d->source->path;
-    }
-    log_.write(audit::brokerOpen(audited, path, std::nullopt, auditAccess(access),
-                                 auditPeer(peer), AuditOutcome::Failure));
-  }
-  void connectionRefused(const PeerCredentials& peer, ConnectionLimit limit) override {
-    log_.write(audit::brokerConnectionRefused(auditPeer(peer), limitWord(limit)));
-  }
-  void refusalsSuppressed(const SuppressedRefusals& summary) override {
-    log_.write(audit::brokerRefusalsSuppressed(summary.uid, summary.count, summary.uids));
-  }
-
- private:
-  static AuditAccess auditAccess(DiskAccess access) {
-    return access == DiskAccess::ReadOnly ? AuditAccess::ReadOnly : AuditAccess::ReadWrite;
-  }
-  static AuditPeer auditPeer(const PeerCredentials& peer) { return {peer.uid, peer.pid}; }
-  static std::string_view limitWord(ConnectionLimit limit) {
-    switch (limit) {
-      case ConnectionLimit::PerUid: return "per-uid";
-      case ConnectionLimit::AllUids: return "all-uids";
-      case ConnectionLimit::FileDescriptors: return "fds";
-    }
-    return "?";
-  }
-  AuditGuest guestOf(const std::string& uuid, const std::string& name) {
-    auto record = store_.findGuest(uuid);
-    return {record ? record->domainType : "kvm", name, uuid};
-  }
-  AuditLog& log_;
-  Store& store_;
-};
-
-// [broker] of seclabel.toml, as the server takes it.
-BrokerLimits brokerLimits(const BrokerConfig& config) {
-  BrokerLimits limits;
-  limits.maxConnectionsPerUid = config.maxConnectionsPerUid;
-  limits.maxConnections = config.maxConnections;
-  limits.idleTimeout = std::chrono::seconds(config.idleTimeoutSeconds);
-  limits.refusalAudit.ratePerSecond = config.refusalAuditRate;
-  limits.refusalAudit.burst = config.refusalAuditBurst;
-  return limits;
-}
 
 BrokerServer* runningServer = nullptr;
 void stopServer(int) {

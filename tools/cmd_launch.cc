@@ -1,20 +1,16 @@
 // seclabel exec DOMAIN.xml [--keep-fd N]... [--env NAME=VALUE]... [--tty] -- CMD ARGS...
 // seclabel run  DOMAIN.xml [--env NAME=VALUE]... [--tty] -- CMD ARGS...
-#include <fcntl.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
 
-#include "core/environment.h"
 #include "core/error.h"
+#include "launcher/launch_checks.h"
 #include "launcher/launcher.h"
-#include "process/process_spawn.h"
-#include "process/session.h"
 #include "tools/commands.h"
 #include "tools/session.h"
 #include "xml/xml.h"
@@ -35,31 +31,15 @@ struct LaunchArgs {
 };
 
 // Runs before seclabel opens anything (the domain file, the config, the
-// store, the audit log). A --keep-fd number the caller never opened would
-// otherwise be free for seclabel's own files, and the guest would inherit
-// the store or the audit log under it, writable; checked now, every kept
-// number stays the caller's fd, since seclabel's own opens only take free
-// numbers.
-void checkCallerInput(const LaunchArgs& args) {
-  for (int fd : args.keepFds) {
-    if (::fcntl(fd, F_GETFD) < 0)
-      throw Error::invalidInput("--keep-fd " + std::to_string(fd) + ": fd " +
-                                std::to_string(fd) + " is not open");
-    if (!args.tty && isTerminal(fd))
-      throw Error::invalidInput("--keep-fd " + std::to_string(fd) +
-                                ": it is a terminal, which the guest could read and type "
-                                "into (--tty allows it)");
-  }
-  for (const std::string& entry : args.env) checkEnvironmentEntry(entry, "--env");
-}
+// store, the audit log): a --keep-fd number the caller never opened would
+// otherwise be free for seclabel's own files (launcher/launch_checks.h).
+void checkCallerInput(const LaunchArgs& args) { checkLaunchInput(args.options()); }
 
 // One line when the guest gets /dev/null instead of the caller's terminal.
 void warnAboutWithheldTerminals(const LaunchArgs& args) {
-  if (args.tty) return;
   static const char* const kNames[] = {"stdin", "stdout", "stderr"};
   std::string names;
-  for (int fd = 0; fd <= 2; ++fd) {
-    if (!isTerminal(fd)) continue;
+  for (int fd : withheldTerminals(args.options().terminal)) {
     if (!names.empty()) names += ", ";
     names += kNames[fd];
   }
@@ -71,19 +51,11 @@ void warnAboutWithheldTerminals(const LaunchArgs& args) {
 // The command is looked up before anything is prepared: a missing one then
 // leaves nothing to undo. 127 when it does not exist, 126 when it cannot
 // be executed, as shells report them (seclabel(1)).
-void checkCommand(const LaunchArgs& args) {
-  // resolveCommand returns a name with a '/' as it is: check that one here.
-  const std::string path = resolveCommand(args.command.at(0));
-  if (::access(path.c_str(), X_OK) != 0) {
-    const int err = errno;
-    throw Error::fromErrno("cannot execute " + path, err,
-                           err == ENOENT ? ExitCode::CommandNotFound : ExitCode::CannotExecute);
-  }
-}
+void checkCommand(const LaunchArgs& args) { checkCommandRunnable(args.command.at(0)); }
 
 int execCommand(const GlobalOptions& global, const LaunchArgs& args) {
   checkCallerInput(args);
-  if (!canLeaveSessionInPlace())
+  if (!canExecInPlace())
     throw Error::invalidInput(
         "exec: this process leads a session that has a controlling terminal, which the guest "
         "would own; start it under setsid(1) (setsid -w seclabel exec ...) or use seclabel run");

@@ -5,7 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "core/error.h"
-#include "policy/policy_command.h"
+#include "tools/policy_output.h"
 #include "tools/commands.h"
 #include "tools/session.h"
 #include "xml/xml.h"

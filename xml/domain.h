@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/export.h"
 #include "xml/net_types.h"
 
 namespace seclabel {
@@ -18,7 +19,7 @@ namespace seclabel {
 enum class SeclabelType { Dynamic, Static, None };
 
 // "dynamic" | "static" | "none"
-const char* toString(SeclabelType type);
+SECLABEL_API const char* toString(SeclabelType type);
 
 // A domain-level <seclabel>.
 struct Seclabel {
@@ -106,7 +107,7 @@ struct Interface {
   bool operator==(const Interface&) const = default;
 };
 
-struct Domain {
+struct SECLABEL_API Domain {
   Domain();
   ~Domain();
   Domain(Domain&&) noexcept;

@@ -3,6 +3,8 @@
 // construction, so a value of the type is always well formed.
 #pragma once
 
+#include "core/export.h"
+
 #include <sys/types.h>
 
 #include <cstdint>
@@ -37,7 +39,7 @@ struct DacLabelSpec {
 };
 
 // A resolved DAC identity.
-struct DacLabel {
+struct SECLABEL_API DacLabel {
   uid_t uid = 0;
   gid_t gid = 0;
 
@@ -50,7 +52,7 @@ struct DacLabel {
 };
 
 // An MCS category pair cA,cB with A < B (sVirt's per-guest pair).
-class McsPair {
+class SECLABEL_API McsPair {
  public:
   // Throws Error(InvalidInput) unless first < second.
   McsPair(uint32_t first, uint32_t second);
@@ -67,7 +69,7 @@ class McsPair {
 
 // user:role:type:level, level being an MLS range such as `s0`,
 // `s0:c1,c2` or `s0-s0:c0.c1023`.
-struct SelinuxContext {
+struct SECLABEL_API SelinuxContext {
   std::string user;
   std::string role;
   std::string type;

@@ -1,5 +1,5 @@
-// The <seclabel> rules of DESIGN.md §2, domain level and device level, in
-// libvirt's order and, where libvirt has one, in libvirt's words
+// The <seclabel> rules of docs/labels.md ("Domain XML rules"), domain
+// level and device level, in libvirt's order and, where libvirt has one, in libvirt's words
 // (src/conf/domain_conf.c: virSecurityLabelDefParseXML,
 // virSecurityLabelDefsParseXML, virSecurityDeviceLabelDefParseXML).
 // Private to xml/.

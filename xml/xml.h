@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/export.h"
 #include "xml/domain.h"
 
 namespace seclabel {
@@ -18,17 +19,17 @@ enum class XmlForm {
   Live,      // a running/prepared guest: generated labels are kept and written
 };
 
-// Parses and validates a domain (every rule of DESIGN.md §2). With
+// Parses and validates a domain (every rule of docs/labels.md, "Domain XML rules"). With
 // XmlForm::Inactive, dynamic labels in the input are ignored, as libvirt does
 // for an inactive definition; XmlForm::Live keeps them (reading back a live
 // XML). A missing <uuid> is generated and Domain::uuidGenerated is set.
-Domain parseDomainXml(std::string_view text, XmlForm form = XmlForm::Inactive);
-Domain parseDomainFile(const std::string& path, XmlForm form = XmlForm::Inactive);
+SECLABEL_API Domain parseDomainXml(std::string_view text, XmlForm form = XmlForm::Inactive);
+SECLABEL_API Domain parseDomainFile(const std::string& path, XmlForm form = XmlForm::Inactive);
 
 // Gives a seclabel without a model the first configured driver's model and
 // checks that every seclabel names a configured driver ("none" always
 // allowed). Throws Error(InvalidInput).
-void resolveSeclabelModels(Domain& domain, const std::vector<std::string>& drivers);
+SECLABEL_API void resolveSeclabelModels(Domain& domain, const std::vector<std::string>& drivers);
 
 // Writes the domain back. Everything not modelled survives untouched; the
 // <uuid> is written (also a generated one); <seclabel> elements are written
@@ -36,7 +37,7 @@ void resolveSeclabelModels(Domain& domain, const std::vector<std::string>& drive
 // <alias name> are written from Domain::interfaces (interfaces[i] is the
 // i-th <interface> element; one the document lacks is added whole).
 // parse(format(d)) == d.
-std::string formatDomainXml(const Domain& domain, XmlForm form);
+SECLABEL_API std::string formatDomainXml(const Domain& domain, XmlForm form);
 
 // The canonical form (lower case, 8-4-4-4-12) of a uuid in any form the
 // XML's <uuid> accepts (libvirt's: upper case, dashes anywhere between

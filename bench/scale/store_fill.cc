@@ -15,7 +15,7 @@
 #include "alloc/allocation_space.h"
 #include "core/error.h"
 #include "core/unique_fd.h"
-#include "process/liveness.h"
+#include "core/process_liveness.h"
 #include "secdriver/file_identity.h"
 #include "secdriver/selinux_driver.h"
 #include "xml/labels.h"

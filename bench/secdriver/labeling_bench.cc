@@ -10,6 +10,12 @@
 // store on tmpfs (/dev/shm), where fdatasync is free, so the difference is the
 // price of the store's durable commits on the real disk. Run as root;
 // SECLABEL_BENCH_BREAKDOWN=1 prints the time per Store method to stderr.
+//
+// BM_DurableCommits counts the durable commits (WAL syncs) of a prepare and
+// of a restore (docs/store.md, "Durability": one per prepare that changes a
+// file, none for one that changes none, none for a restore). The count is
+// a performance figure; the safety property (everything recover needs is
+// durable before the first file changes) is tests/secdriver/durability_test.
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
@@ -213,6 +219,40 @@ BENCHMARK(BM_PrepareRestore)
     ->ArgNames({"disks", "store_on_tmpfs"})
     ->ArgsProduct({{1, 16, 128}, {0, 1}})
     ->Unit(benchmark::kMillisecond);
+
+void BM_DurableCommits(benchmark::State& state) {
+  if (::geteuid() != 0) {
+    state.SkipWithError("needs root: real chown and xattrs");
+    return;
+  }
+  const int disks = static_cast<int>(state.range(0));
+  ScratchDir scratch("/tmp");
+  std::filesystem::create_directories(scratch.root() + "/images");
+  const std::string xml = guestXml(scratch.root() + "/images", disks);
+  auto host = makeSystemSelinuxHost();
+  Config config = Config::parse(
+      "security_driver = [\"selinux\", \"dac\"]\nfdpass = \"never\"\n[audit]\nsink = \"none\"\n",
+      "bench.toml", host->enabled());
+  auto store = openSqliteStore(scratch.root() + "/state");
+  SecurityManager manager(config, *store, *host);
+  int64_t syncs = 0;
+  setDurableCommitHookForTesting([&syncs](const std::string&) { ++syncs; });
+  int64_t prepareSyncs = 0, restoreSyncs = 0;
+  for (auto _ : state) {
+    Domain domain = parseDomainXml(xml);
+    const int64_t start = syncs;
+    manager.prepare(domain);
+    prepareSyncs += syncs - start;
+    const int64_t afterPrepare = syncs;
+    manager.restore("bench");
+    restoreSyncs += syncs - afterPrepare;
+  }
+  setDurableCommitHookForTesting({});
+  const double iterations = static_cast<double>(state.iterations());
+  state.counters["syncs_per_prepare"] = static_cast<double>(prepareSyncs) / iterations;
+  state.counters["syncs_per_restore"] = static_cast<double>(restoreSyncs) / iterations;
+}
+BENCHMARK(BM_DurableCommits)->ArgName("disks")->Arg(0)->Arg(3)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace seclabel

@@ -17,15 +17,10 @@
 
 #include "core/config.h"          // IWYU pragma: export
 #include "core/error.h"           // IWYU pragma: export
+#include "launcher/launch_checks.h"  // IWYU pragma: export
 #include "launcher/launcher.h"    // IWYU pragma: export
 #include "launcher/session.h"     // IWYU pragma: export
+#include "launcher/version.h"     // IWYU pragma: export
 #include "secdriver/manager.h"    // IWYU pragma: export
 #include "process/process.h"    // IWYU pragma: export
 #include "xml/xml.h"              // IWYU pragma: export
-
-namespace seclabel {
-
-// The library's version, "MAJOR.MINOR.PATCH".
-const char* libraryVersion();
-
-}  // namespace seclabel

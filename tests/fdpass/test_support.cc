@@ -52,18 +52,6 @@ bool acceptsConnections(const std::string& path) {
 
 }  // namespace
 
-TempDir::TempDir() {
-  std::string pattern = "/tmp/seclabel-fdpass-XXXXXX";
-  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-  path_ = pattern;
-  ::chmod(path_.c_str(), 0755);  // QEMU as another uid must reach sockets here
-}
-
-TempDir::~TempDir() {
-  std::error_code ignored;
-  std::filesystem::remove_all(path_, ignored);
-}
-
 int runProgram(const std::vector<std::string>& argvIn) {
   std::vector<std::string> args = argvIn;
   std::vector<char*> argv = toArgv(args);

@@ -10,24 +10,13 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/temp_dir.h"
+
 namespace seclabel::testing {
 
 // A uid and gid that no account on a Debian test host uses.
 inline constexpr uid_t kGuestUid = 61234;
 inline constexpr uid_t kStrangerUid = 61235;
-
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 // Runs a program, waits, returns its exit status (-1 if it did not exit).
 int runProgram(const std::vector<std::string>& argv);

@@ -4,7 +4,7 @@
 #include <iostream>
 
 #include "core/error.h"
-#include "policy/policy_command.h"
+#include "tools/policy_output.h"
 
 int main(int argc, char** argv) {
   if (argc != 3) {

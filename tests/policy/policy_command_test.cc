@@ -1,6 +1,6 @@
 // The `seclabel policy check|isolation` output and exit codes, as the
-// command line prints them (tools/ only parses arguments).
-#include "policy/policy_command.h"
+// command line prints them (tools/policy_output.h; policy/ returns reports).
+#include "tools/policy_output.h"
 
 #include <gtest/gtest.h>
 

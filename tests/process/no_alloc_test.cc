@@ -99,7 +99,7 @@ TEST(NoAllocation, TheCounterSeesAnAllocation) {
 TEST(NoAllocation, ApplyingEveryStepAllocatesNothing) {
   SECLABEL_SKIP_UNLESS_ROOT();
   // Every step runs: exec context (the fake host does not allocate either),
-  // groups, ids, bounding set, libcap-ng's capset, ambient, NNP, a kept fd,
+  // groups, ids, bounding set, capset, ambient, NNP, a kept fd,
   // close_range, and the verification read of /proc/thread-self/status.
   FakeSelinuxHost host(SelinuxMode::Enforcing);
   ProcessIdentity identity = guestIdentity();

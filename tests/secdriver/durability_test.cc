@@ -1,8 +1,9 @@
 // The durability contract of a guest lifecycle (docs/store.md, "Durability"):
-// a prepare makes exactly one durable commit (the WAL synced), it happens
-// before the first file is changed, and by then the store already holds the
-// guest record, the prepare intent, its identities and every original; a
-// restore forces no sync of its own.
+// before the first file of a prepare is changed, a durable commit (the WAL
+// synced) has made the guest record, the prepare intent, its identities and
+// every original survive a power loss, so `recover` can always undo what
+// was changed. How many syncs a prepare or a restore costs is a performance
+// figure: bench/secdriver (BM_DurableCommits) counts them.
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,13 +21,9 @@ namespace {
 class DurableCommits {
  public:
   explicit DurableCommits(std::function<void()> onCommit) {
-    setDurableCommitHookForTesting([this, onCommit](const std::string&) {
-      ++count;
-      onCommit();
-    });
+    setDurableCommitHookForTesting([onCommit](const std::string&) { onCommit(); });
   }
   ~DurableCommits() { setDurableCommitHookForTesting({}); }
-  int count = 0;
 };
 
 class DurabilityTest : public ::testing::Test {
@@ -36,7 +33,7 @@ class DurabilityTest : public ::testing::Test {
   const Original original;
 };
 
-TEST_F(DurabilityTest, PrepareSyncsOnceBeforeTheFirstFileChangeAndRestoreNever) {
+TEST_F(DurabilityTest, EverythingRecoverNeedsIsDurableBeforeTheFirstFileChanges) {
   std::vector<DiskSpec> disks;
   std::vector<FileState> before;
   for (int i = 0; i < 3; ++i) {
@@ -49,28 +46,27 @@ TEST_F(DurabilityTest, PrepareSyncsOnceBeforeTheFirstFileChangeAndRestoreNever) 
   // A second connection sees what is committed at the moment of the sync.
   auto observer = openSqliteStore(scratch.stateDir());
 
-  int checkedAtSync = 0;
+  // At every sync made while no file has changed yet: is all of it there?
+  bool durableBeforeChange = false;
   DurableCommits syncs([&] {
     for (std::size_t i = 0; i < disks.size(); ++i)
-      EXPECT_EQ(fileState(disks[i].path), before[i]) << disks[i].path << " changed before the sync";
-    EXPECT_TRUE(observer->findGuest(uuid).has_value()) << "guest record not committed";
+      if (fileState(disks[i].path) != before[i]) return;  // files changed already
     auto intents = observer->pendingIntentsOf(uuid);
-    ASSERT_EQ(intents.size(), 1u);
-    EXPECT_EQ(intents[0].kind, IntentKind::Prepare);
-    EXPECT_EQ(observer->identitiesOf(uuid).size(), 2u) << "a dac uid and an mcs pair";
     auto held = observer->resourcesOf(uuid);
-    ASSERT_EQ(held.size(), disks.size());
-    for (const HeldResource& resource : held) {
-      EXPECT_EQ(resource.original.uid, original.uid) << resource.original.path;
-      EXPECT_EQ(resource.original.gid, original.gid) << resource.original.path;
-      EXPECT_EQ(resource.original.selinuxLabel, original.selinux) << resource.original.path;
-    }
-    ++checkedAtSync;
+    bool complete = observer->findGuest(uuid).has_value() && intents.size() == 1 &&
+                    intents[0].kind == IntentKind::Prepare &&
+                    observer->identitiesOf(uuid).size() == 2 && held.size() == disks.size();
+    for (const HeldResource& resource : held)
+      complete = complete && resource.original.uid == original.uid &&
+                 resource.original.gid == original.gid &&
+                 resource.original.selinuxLabel == original.selinux;
+    durableBeforeChange = durableBeforeChange || complete;
   });
 
   harness.prepare(domainXml("durable", uuid, disks));
-  EXPECT_EQ(syncs.count, 1) << "one durable commit per prepare";
-  EXPECT_EQ(checkedAtSync, 1);
+  EXPECT_TRUE(durableBeforeChange)
+      << "no durable commit held the guest record, its prepare intent, a dac uid and an mcs "
+         "pair and every original before the first file changed";
   for (std::size_t i = 0; i < disks.size(); ++i)
     EXPECT_NE(fileState(disks[i].path), before[i]) << disks[i].path << " was labeled";
 
@@ -81,22 +77,9 @@ TEST_F(DurabilityTest, PrepareSyncsOnceBeforeTheFirstFileChangeAndRestoreNever) 
   harness.manager->markRunning(uuid, guest);
   ASSERT_EQ(::waitpid(guest, nullptr, 0), guest);
   harness.manager->restore(uuid);
-  EXPECT_EQ(syncs.count, 1) << "markRunning and restore force no sync";
   for (std::size_t i = 0; i < disks.size(); ++i)
     EXPECT_EQ(fileState(disks[i].path), before[i]) << disks[i].path;
   EXPECT_TRUE(storeHoldsNothingFor(*observer, uuid));
-}
-
-// Nothing on the host changes for a guest without files to label, so a
-// power loss cannot leave anything to undo: no sync is forced.
-TEST_F(DurabilityTest, APrepareThatChangesNoFileForcesNoSync) {
-  Harness harness(scratch);
-  DurableCommits syncs([] {});
-  harness.prepare(domainXml("diskless", uuidFor(2), {}));
-  EXPECT_EQ(syncs.count, 0);
-  EXPECT_TRUE(harness.store->findGuest(uuidFor(2)).has_value());
-  harness.manager->restore(uuidFor(2));
-  EXPECT_EQ(syncs.count, 0);
 }
 
 }  // namespace

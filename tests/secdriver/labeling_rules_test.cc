@@ -1,4 +1,4 @@
-// Each labeling rule of DESIGN.md §3 on real files with a known original
+// Each labeling rule of docs/labels.md ("Labels") on real files with a known original
 // owner, mode and security.selinux, and the exact original back after restore.
 #include <regex>
 

@@ -20,20 +20,7 @@
 
 namespace seclabel::e2e {
 
-namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-
-TempDir::TempDir() {
-  char tmpl[] = "/tmp/seclabel-e2e-XXXXXX";
-  if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
-  path_ = tmpl;
-  ::chmod(path_.c_str(), 0755);
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  fs::remove_all(path_, ec);
-}
 
 int Finished::code() const {
   if (WIFEXITED(waitStatus)) return WEXITSTATUS(waitStatus);

@@ -13,22 +13,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/support/temp_dir.h"
+
 namespace seclabel::e2e {
 
-// A fresh directory under /tmp (mode 0755, so a guest uid can reach the
-// images inside), removed with everything in it on destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+// One temporary directory helper for every test (tests/support/temp_dir.h).
+using TempDir = seclabel::testing::TempDir;
 
 struct Finished {
   int waitStatus = 0;

@@ -1,7 +1,7 @@
 // One live process owns a guest while it prepares, starts, runs or stops it
 // (alloc/guest_claims.h): every other command on that guest fails at once
 // with exit 3 and changes nothing. The interleavings are made with the
-// SECLABEL_TEST_STOP_AT seam (process/liveness.h): the command under test
+// SECLABEL_TEST_STOP_AT seam (core/process_liveness.h): the command under test
 // stops itself at a named point, the test acts, then resumes it. No sleeps.
 #include <signal.h>
 #include <stdlib.h>
@@ -9,7 +9,7 @@
 
 #include <gtest/gtest.h>
 
-#include "process/liveness.h"
+#include "core/process_liveness.h"
 #include "tests/tools/e2e_support.h"
 
 namespace seclabel::e2e {

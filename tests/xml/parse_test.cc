@@ -1,5 +1,5 @@
 // Domain-level parsing: the document, the <domain> basics and the
-// domain-level <seclabel> rules of DESIGN.md §2, each with its message.
+// domain-level <seclabel> rules of docs/labels.md ("Domain XML rules"), each with its message.
 #include <fstream>
 
 #include "tests/core/hostile_files.h"

@@ -17,7 +17,7 @@
 #
 #   both-accept | both-reject
 #   seclabel-only:stricter   seclabel rejects by a rule it documents as
-#                            stricter than libvirt (DESIGN.md §2, issue 2)
+#                            stricter than libvirt (docs/labels.md)
 #   seclabel-only:driver     a libvirt rule that depends on the hypervisor
 #                            driver and that the test driver does not apply
 #   seclabel-only:known      a known divergence on a shared rule (listed below)
@@ -83,7 +83,7 @@ trap 'rm -rf "$tmp"' EXIT
 cfg=$tmp/seclabel.toml
 printf 'security_driver = ["selinux", "dac"]\n[audit]\nsink = "none"\n' >"$cfg"
 
-# seclabel rules documented as stricter than libvirt (issue 2, DESIGN.md §2-3,
+# seclabel rules documented as stricter than libvirt (docs/labels.md,
 # docs/seclabel.1): pattern on seclabel's message -> the rule.
 stricter_rules=(
   "more than the limit of 4096|labels over 4096 bytes"

@@ -1,4 +1,4 @@
-// Process liveness (process/liveness.h): nothing a process controls about
+// Process liveness (core/process_liveness.h): nothing a process controls about
 // itself changes whether seclabel thinks it is alive. Real children rename
 // themselves (prctl(PR_SET_NAME)), carry hostile command lines and
 // environments; the answer is the one their pid and start time give.
@@ -14,7 +14,7 @@
 
 #include <gtest/gtest.h>
 
-#include "process/liveness.h"
+#include "core/process_liveness.h"
 
 namespace seclabel {
 namespace {

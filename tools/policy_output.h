@@ -1,8 +1,8 @@
-// The `seclabel policy ...` commands, minus argument parsing: tools/ parses
-// the arguments, builds the guest list and calls these. They print to
-// `out`, throw seclabel::Error for what tools/ reports as
-// `seclabel: <message>` (a malformed expectation: InvalidInput, exit 2),
-// and return the exit code otherwise.
+// What `seclabel policy ...` prints, and its exit code: the policy/ library
+// returns reports (ExpectationReport, IsolationReport), the command line
+// prints them here. These throw seclabel::Error for what the command
+// reports as `seclabel: <message>` (a malformed expectation: InvalidInput,
+// exit 2), and return the exit code otherwise.
 #pragma once
 
 #include <cstddef>

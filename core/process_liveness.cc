@@ -1,4 +1,4 @@
-#include "process/liveness.h"
+#include "core/process_liveness.h"
 
 #include <dirent.h>
 #include <fcntl.h>

@@ -14,9 +14,10 @@
 // it. The one process that could hold one, the `run` launcher, waits for its
 // own child with waitpid, which a recycled pid cannot fool either.
 //
-// This sits in process/ (the launcher's side) but depends on core/ only and
-// is its own small library, so that the stack manager's recovery (secdriver/)
-// can use it without depending on the rest of the process step.
+// Why core/: the stack manager's recovery (secdriver/) and the launcher both
+// ask it, and it needs nothing but /proc; the process step proper (identity,
+// spawn) stays in process/, above secdriver/ (layers.txt). Recovery asks
+// through the ProcessLiveness interface, so its tests pass a fake.
 #pragma once
 
 #include <sys/types.h>

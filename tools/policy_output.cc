@@ -1,6 +1,4 @@
-#include "policy/policy_command.h"
-
-#include "xml/labels.h"
+#include "tools/policy_output.h"
 
 namespace seclabel {
 
@@ -50,8 +48,7 @@ int runPolicyCheckCommand(const std::string& policyPath, const std::string& expe
 
 int runPolicyIsolationCommand(const std::string& policyPath, const std::vector<GuestLabels>& guests,
                               const SelinuxConfig& selinux, std::ostream& out, std::ostream& err) {
-  IsolationOptions options;
-  options.shareableImageContext = SelinuxContext::parse(selinux.image).atSystemLow().format();
+  const IsolationOptions options = isolationOptionsFor(selinux);
   auto report = checkIsolation(policyPath, guests, options);
   out << "policy: " << policyPath << '\n';
   out << "guests: " << report.guests << '\n';
