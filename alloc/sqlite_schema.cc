@@ -78,6 +78,19 @@ CREATE INDEX guests_running ON guests (state) WHERE state = 'running';
 CREATE INDEX intents_in_flight ON intents (kind) WHERE kind IN ('prepare', 'restore');
 )sql";
 
+// Schema step "guest generations": every guest instance gets a number no
+// earlier instance had (one counter for the store), so a launcher that
+// slept through its guest's restore and a new prepare of the same uuid can
+// tell the new instance is not its own (docs/store.md).
+constexpr const char* kGuestGenerations = R"sql(
+ALTER TABLE guests ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE generation_counter (
+  only INTEGER PRIMARY KEY CHECK (only = 0),
+  last INTEGER NOT NULL
+);
+INSERT INTO generation_counter (only, last) VALUES (0, 0);
+)sql";
+
 // migrations[i] brings the schema from version i to i + 1. Never edit a
 // step that has shipped: append a new one. docs/store.md describes the
 // tables.
@@ -177,6 +190,8 @@ CREATE INDEX intents_by_guest ON intents (guest_uuid);
       kGuestHostObjects,
       // 3 -> 4
       kHotPathIndexes,
+      // 4 -> 5
+      kGuestGenerations,
   };
   return steps;
 }

@@ -6,7 +6,7 @@
 namespace seclabel {
 
 // The schema version this build writes.
-inline constexpr int kSqliteSchemaVersion = 4;
+inline constexpr int kSqliteSchemaVersion = 5;
 
 // Brings the database to kSqliteSchemaVersion in one transaction, each
 // migration step in order. Refuses a database newer than this build.

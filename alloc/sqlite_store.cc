@@ -14,6 +14,7 @@
 
 #include "alloc/sqlite_schema.h"
 #include "core/error.h"
+#include "xml/xml.h"
 #include "core/trusted_path.h"
 #include "core/unique_fd.h"
 
@@ -198,7 +199,7 @@ std::vector<std::string> splitDrivers(const std::string& joined) {
 }
 
 const char* kGuestColumns =
-    "uuid, name, domain_type, state, pid, pid_start_time, live_xml, host, drivers";
+    "uuid, name, domain_type, state, pid, pid_start_time, live_xml, host, drivers, generation";
 
 GuestRecord readGuest(SqliteStatement& row) {
   GuestRecord guest;
@@ -211,6 +212,7 @@ GuestRecord readGuest(SqliteStatement& row) {
   guest.liveXml = row.text(6);
   guest.host = row.text(7);
   guest.drivers = splitDrivers(row.text(8));
+  guest.generation = uint64_t(row.int64(9));
   return guest;
 }
 
@@ -417,10 +419,12 @@ void SqliteStore::putGuest(const GuestRecord& guest) {
         throw Error::conflict("guest " + existing->text(0) + " (" + existing->text(1) +
                               ") is already prepared");
     }
+    // A number no earlier instance of any guest had (GuestRecord::generation).
+    db_.query("UPDATE generation_counter SET last = last + 1 WHERE only = 0")->run();
     auto insert = db_.query(
         "INSERT INTO guests (uuid, name, domain_type, state, pid, pid_start_time, live_xml, "
-        "host, drivers, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-        "?10, ?10)");
+        "host, drivers, created_at, updated_at, generation) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+        "?7, ?8, ?9, ?10, ?10, (SELECT last FROM generation_counter WHERE only = 0))");
     insert->bind(1, guest.uuid).bind(2, guest.name).bind(3, guest.domainType);
     insert->bind(4, guestStateName(guest.state)).bind(5, guest.pid);
     insert->bind(6, guest.pidStartTime).bind(7, guest.liveXml).bind(8, guest.host);
@@ -458,8 +462,15 @@ std::optional<GuestRecord> SqliteStore::findGuest(const std::string& nameOrUuid)
                          " FROM guests WHERE uuid = ?1 OR name = ?1 "
                          "ORDER BY uuid = ?1 DESC LIMIT 1");
   query->bind(1, nameOrUuid);
-  if (!query->step()) return std::nullopt;
-  return readGuest(*query);
+  if (query->step()) return readGuest(*query);
+  // An upper-case or dashless uuid names the guest whose canonical uuid it
+  // is, as in the XML (every uuid is stored canonical).
+  auto canonical = normalizeUuid(nameOrUuid);
+  if (!canonical || *canonical == nameOrUuid) return std::nullopt;
+  auto byUuid = db_.query(std::string("SELECT ") + kGuestColumns + " FROM guests WHERE uuid = ?1");
+  byUuid->bind(1, *canonical);
+  if (!byUuid->step()) return std::nullopt;
+  return readGuest(*byUuid);
 }
 
 std::vector<GuestRecord> SqliteStore::listGuests() {

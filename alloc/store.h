@@ -68,6 +68,11 @@ struct GuestRecord {
   std::string liveXml;
   std::string host;
   std::vector<std::string> drivers;  // security driver models, stack order
+  // Which instance of the guest this is: putGuest gives each new record a
+  // number no earlier record in the store had (updateGuest keeps it; 0 for
+  // guests prepared before schema 3). A launcher acts only on the instance
+  // it prepared or started.
+  uint64_t generation = 0;
   bool operator==(const GuestRecord&) const = default;
 };
 
@@ -245,14 +250,22 @@ class SECLABEL_API Store {
 
   // ---- guests ----------------------------------------------------------
 
-  // Inserts a new guest. A uuid or name already present throws
+  // Inserts a new guest with the next generation (findGuest tells which;
+  // guest.generation is ignored). A uuid or name already present throws
   // Error(NoIdentity, "guest NAME (UUID) is already prepared").
   virtual void putGuest(const GuestRecord& guest) = 0;
   // Replaces the record with guest.uuid; Error(InvalidInput,
   // "no such guest: UUID") when absent.
   virtual void updateGuest(const GuestRecord& guest) = 0;
-  // By uuid first, then by name.
+  // By uuid first, then by name; then, for a uuid in another form the XML
+  // accepts (upper case, no dashes), by its canonical form.
   virtual std::optional<GuestRecord> findGuest(const std::string& nameOrUuid) = 0;
+  // findGuest among the guests this host holds: what recover may act on. A
+  // store shared by a cluster answers from this host's own records, without
+  // a round trip (a dead guest of another host is not this host's to settle).
+  virtual std::optional<GuestRecord> findLocalGuest(const std::string& nameOrUuid) {
+    return findGuest(nameOrUuid);
+  }
   // Ordered by name. Holds every guest in memory: for many guests use
   // forEachGuest.
   virtual std::vector<GuestRecord> listGuests() = 0;

@@ -15,7 +15,7 @@
 #include "launcher/exec_witness.h"
 #include "launcher/host_objects.h"
 #include "launcher/launch_cgroup.h"
-#include "secdriver/process_liveness.h"
+#include "core/process_liveness.h"
 #include "process/process_spawn.h"
 #include "process/session.h"
 #include "xml/xml.h"
@@ -35,8 +35,7 @@ std::optional<GuestRecord> preparedGuest(SecurityManager& manager, const Domain&
     throw Error::conflict("guest " + record->name +
                           " was not fully restored; finish it with `seclabel restore " +
                           record->name + "` first");
-  if (record->state == GuestState::Running && record->pid && record->pidStartTime &&
-      processIsAlive(static_cast<pid_t>(*record->pid), *record->pidStartTime))
+  if (manager.guestIsRunning(*record))
     throw Error::conflict("guest " + record->name + " is already running (pid " +
                           std::to_string(*record->pid) + ")");
   return record;
@@ -145,6 +144,18 @@ GuestLaunch prepareLaunch(SecurityManager& manager, Domain domain,
                           const std::vector<std::string>& argvTemplate,
                           const LaunchOptions& options) {
   checkLaunchInput(domain, argvTemplate, options);
+  // This process owns the guest from here (alloc/guest_claims.h): `run`
+  // until its guest is restored, `exec` until the execve closes the lock
+  // file. A second launcher, restore or recover on it fails at once.
+  manager.claim(domain.uuid, domain.name);
+  struct ClaimUntilLaunched {
+    SecurityManager& manager;
+    std::string uuid, name;
+    bool launched = false;
+    ~ClaimUntilLaunched() {
+      if (!launched) manager.releaseClaim(uuid, name);
+    }
+  } claim{manager, domain.uuid, domain.name};
   GuestLaunch launch{};
   // A guest of this uuid whose process is gone is restored before its
   // record is taken for a prepared one (docs/store.md, lazy recovery).
@@ -153,10 +164,11 @@ GuestLaunch prepareLaunch(SecurityManager& manager, Domain domain,
     launch.record = *record;
     launch.live = parseDomainXml(record->liveXml, XmlForm::Live);
   } else {
-    launch.record = manager.prepare(domain);
+    launch.record = manager.prepare(domain, PrepareFor::Launch);
     launch.live = std::move(domain);
     launch.preparedHere = true;
   }
+  stopHereForTesting("prepared");
   try {
     launch.hostObjects = openLaunchHostObjects(manager, launch.record, launch.live,
                                                launch.preparedHere, argvTemplate);
@@ -191,9 +203,10 @@ GuestLaunch prepareLaunch(SecurityManager& manager, Domain domain,
     launch.inheritedFds = std::move(inherited);
   } catch (const Error&) {
     launch.hostObjects.reset();  // uncommitted links go first
-    if (launch.preparedHere) manager.restore(launch.record.uuid);
+    if (launch.preparedHere) manager.restore(launch.record.uuid, launch.record.generation);
     throw;
   }
+  claim.launched = true;
   return launch;
 }
 
@@ -288,7 +301,7 @@ int runGuest(SecurityManager& manager, GuestLaunch& launch) {
   } catch (const Error&) {
     sigprocmask(SIG_SETMASK, &previous, nullptr);
     launch.hostObjects.reset();  // uncommitted links go first
-    if (launch.preparedHere) manager.restore(launch.record.uuid);
+    if (launch.preparedHere) manager.restore(launch.record.uuid, launch.record.generation);
     throw;
   }
 
@@ -301,6 +314,7 @@ int runGuest(SecurityManager& manager, GuestLaunch& launch) {
     if (sig > 0 && sig != SIGCHLD) ::kill(pid, sig);
   }
   sigprocmask(SIG_SETMASK, &previous, nullptr);
+  stopHereForTesting("guest-exited");
 
   auditControl(manager, launch, AuditControlOp::Stop,
                WIFSIGNALED(status) ? "destroyed" : "shutdown", pid, AuditOutcome::Success);
@@ -308,7 +322,7 @@ int runGuest(SecurityManager& manager, GuestLaunch& launch) {
   // it, so the restore can remove the cgroup.
   if (launch.hostObjects && launch.hostObjects->cgroup)
     emptyGuestCgroup(*launch.hostObjects->cgroup);
-  manager.restore(launch.record.uuid);
+  manager.restore(launch.record.uuid, launch.record.generation);
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return 1;

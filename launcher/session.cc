@@ -4,6 +4,7 @@
 
 #include "alloc/etcd/etcd_store.h"
 #include "launcher/host_objects.h"
+#include "core/error.h"
 
 namespace seclabel {
 
@@ -30,6 +31,18 @@ Session openSession(const SessionOptions& options, SessionKind kind) {
   session.manager =
       std::make_unique<SecurityManager>(session.config, *session.store, *session.selinux, warn);
   session.manager->setAudit(session.audit.get());
+  // Opened after every --keep-fd was checked (as the store is), O_CLOEXEC:
+  // never a number the caller named, never inherited by a guest.
+  if (kind == SessionKind::Mutating) {
+    session.claims = GuestClaims::open(*session.stateDirectory);
+  } else {
+    try {
+      session.claims = GuestClaims::open(*session.stateDirectory);
+    } catch (const Error&) {
+      // list and dominfo on a read-only state directory: nothing to claim.
+    }
+  }
+  session.manager->setClaims(session.claims.get());
   // Restore and recover remove the guest's cgroup and links too.
   session.manager->setHostObjectRelease(hostObjectRelease(*session.store, session.audit.get()));
   // Whatever a crashed seclabel left half done is undone before new work:

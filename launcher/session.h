@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "alloc/guest_claims.h"
 #include "alloc/store.h"
 #include "core/config.h"
 #include "audit/audit.h"
@@ -38,6 +39,10 @@ struct Session {
   // anything else kept there relative to it, never by path.
   std::shared_ptr<const TrustedDirectory> stateDirectory;
   std::unique_ptr<Store> store;
+  // Which guests this process owns right now (guests.lock in the state
+  // directory). Mutating sessions always have it; read-only ones when the
+  // state directory lets it be created.
+  std::unique_ptr<GuestClaims> claims;
   std::unique_ptr<SecurityManager> manager;
   // What `recover` did when the session opened (Mutating only).
   std::vector<std::string> recovered;

@@ -4,6 +4,17 @@
 #include "core/error.h"
 
 namespace seclabel {
+namespace {
+
+// The DAC identity whose group is `gid` (allocation_space.cc,
+// dacLabelForIdentity, the other way round).
+uint64_t identityOfGroup(const DacConfig& config, gid_t gid) {
+  if (config.gidRange && gid >= config.gidRange->first && gid <= config.gidRange->last)
+    return config.range.first + (gid - config.gidRange->first);
+  return gid;
+}
+
+}  // namespace
 
 void DacDriver::generateLabel(Seclabel& seclabel, Store& store, const Owner& owner) {
   switch (seclabel.type) {
@@ -20,6 +31,19 @@ void DacDriver::generateLabel(Seclabel& seclabel, Store& store, const Owner& own
       // guest is handed the same uid.
       DacLabel label = DacLabel::parse(*seclabel.label);
       store.reserve(IdentityKind::Dac, label.uid, owner);
+      // The gid is as unique as the uid: a guest in another guest's group
+      // reads that guest's 0660 image. A DAC identity N stands for uid N
+      // and its group (gid N, or N's place in [dac] gid_range), so the gid
+      // is reserved as the identity whose group it is.
+      const uint64_t groupIdentity = identityOfGroup(config_, label.gid);
+      if (groupIdentity != label.uid) {
+        try {
+          store.reserve(IdentityKind::Dac, groupIdentity, owner);
+        } catch (const Error& e) {
+          throw Error(e.code(), "gid " + std::to_string(label.gid) + " of static label " +
+                                        label.format() + " is another guest's: " + e.what());
+        }
+      }
       seclabel.label = label.format();
       if (!seclabel.imagelabel) seclabel.imagelabel = seclabel.label;
       return;

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "alloc/guest_claims.h"
 #include "core/error.h"
 #include "audit/audit.h"
 #include "alloc/store_conflict.h"
@@ -17,7 +18,7 @@
 #include "secdriver/guest_resources.h"
 #include "secdriver/none_driver.h"
 #include "secdriver/planned_resource.h"
-#include "secdriver/process_liveness.h"
+#include "secdriver/recovery.h"
 #include "secdriver/safe_file.h"
 #include "secdriver/selinux_driver.h"
 #include "xml/interfaces.h"
@@ -25,24 +26,6 @@
 
 namespace seclabel {
 namespace {
-
-// Who is doing the work an intent announces: recover leaves alone the
-// intents of a process that is still alive (another prepare in progress).
-std::string workerPayload(const std::string& extra = {}) {
-  nlohmann::json payload;
-  payload["pid"] = ::getpid();
-  payload["start"] = processStartTime(::getpid()).value_or(0);
-  if (!extra.empty()) payload["what"] = extra;
-  return payload.dump();
-}
-
-bool workerIsAlive(const Intent& intent) {
-  auto payload = nlohmann::json::parse(intent.payloadJson, nullptr, false);
-  if (!payload.is_object() || !payload.contains("pid") || !payload.contains("start")) return false;
-  auto pid = payload["pid"].get<pid_t>();
-  if (pid == ::getpid()) return false;
-  return processIsAlive(pid, payload["start"].get<uint64_t>());
-}
 
 const DeviceSeclabel* deviceSeclabelFor(const GuestResource& resource, const std::string& model) {
   if (!resource.seclabels) return nullptr;
@@ -54,14 +37,26 @@ const DeviceSeclabel* deviceSeclabelFor(const GuestResource& resource, const std
   return anyModel;
 }
 
-// The error of a restore that did not restore everything (exit 1).
-Error notRestored(const std::string& guestName, const std::vector<Error>& failures) {
-  std::string text = "guest " + guestName + " is not restored: " + failures.front().what();
-  if (failures.size() > 1) text += " (and " + std::to_string(failures.size() - 1) + " more)";
-  text += "; it keeps its identities and stays listed as failed until a restore or recover "
-          "can put every file back";
-  return Error(ExitCode::Failed, text, failures.front().errnum());
-}
+// A claim taken for one step: given back when the step fails (or is one
+// that ends here), kept when the step hands the guest on to the caller.
+class ClaimGuard {
+ public:
+  ClaimGuard(SecurityManager& manager, std::string uuid, std::string name)
+      : manager_(manager), uuid_(std::move(uuid)), name_(std::move(name)) {
+    manager_.claim(uuid_, name_);
+  }
+  ~ClaimGuard() {
+    if (!kept_) manager_.releaseClaim(uuid_, name_);
+  }
+  ClaimGuard(const ClaimGuard&) = delete;
+  ClaimGuard& operator=(const ClaimGuard&) = delete;
+  void keep() { kept_ = true; }
+
+ private:
+  SecurityManager& manager_;
+  std::string uuid_, name_;
+  bool kept_ = false;
+};
 
 std::string describe(const GuestResource& resource) {
   std::string what = toString(resource.role);
@@ -107,11 +102,11 @@ SecurityDriver* SecurityManager::driverFor(const std::string& model) const {
 // taken id and waits a random while first). Bounded: exhaustion is exit 3.
 constexpr int kMaxPrepareAttempts = 16;
 
-GuestRecord SecurityManager::prepare(Domain& domain) {
+GuestRecord SecurityManager::prepare(Domain& domain, PrepareFor purpose) {
   const Domain asGiven = domain;
   for (int attempt = 1;; ++attempt) {
     try {
-      return prepareOnce(domain);
+      return prepareOnce(domain, purpose);
     } catch (const StoreConflict& e) {
       if (attempt >= kMaxPrepareAttempts)
         throw Error(ExitCode::NoIdentity, std::string(e.what()) + " (gave up after " +
@@ -121,8 +116,11 @@ GuestRecord SecurityManager::prepare(Domain& domain) {
   }
 }
 
-GuestRecord SecurityManager::prepareOnce(Domain& domain) {
+GuestRecord SecurityManager::prepareOnce(Domain& domain, PrepareFor purpose) {
   requireAuditBeforeChanges();
+  // The guest is this process's from before the first commit: another
+  // command on it fails at once instead of restoring what we label.
+  ClaimGuard claimed(*this, domain.uuid, domain.name);
   resolveSeclabelModels(domain, config_.securityDrivers);
   requireSupportedInterfaces(domain);  // before anything is allocated
   if (driverFor("selinux") && !selinux_.enabled() && warn_)
@@ -161,12 +159,16 @@ GuestRecord SecurityManager::prepareOnce(Domain& domain) {
   // or a file held exclusively, by a sweep of every running guest and one
   // more try.
   settleDeadGuests(RecoverScope::named({domain.uuid, domain.name}));
-  const bool nameAndUuidFree = !store_.findGuest(domain.uuid) && !store_.findGuest(domain.name);
+  // Only this host's guests can be settled here: a cluster store answers
+  // from its local records (the transaction checks the cluster anyway).
+  const bool nameAndUuidFree =
+      !store_.findLocalGuest(domain.uuid) && !store_.findLocalGuest(domain.name);
   const Domain asGiven = domain;
   const auto planAndCommit = [&] {
     auto transaction = store_.begin();
     store_.putGuest(record);  // a duplicate name or uuid stops here, nothing done
-    intent = store_.recordIntent(record.uuid, IntentKind::Prepare, workerPayload());
+    record.generation = store_.findGuest(record.uuid)->generation;
+    intent = store_.recordIntent(record.uuid, IntentKind::Prepare, workerPayload(*liveness_));
     assignGuestInterfaces(domain);
     for (const auto& driver : drivers_) {
       Seclabel& seclabel = *domain.seclabelFor(driver->model());
@@ -176,10 +178,31 @@ GuestRecord SecurityManager::prepareOnce(Domain& domain) {
         audit(audit::machineId(guest, driver->model(), "?", std::nullopt, AuditOutcome::Failure));
         throw e.withContext(std::string(driver->model()) + " driver");
       }
-      if (seclabel.type != SeclabelType::None)
+      // A DAC label of uid 0 (type='none' under a root launcher, or
+      // static +0:+0) runs the guest as root. libvirt allows it, so do we,
+      // but never silently: one warning, and the record says so (uid0=yes).
+      std::optional<std::string> rootLabel;
+      if (driver->model() == std::string_view("dac")) {
+        if (seclabel.type == SeclabelType::None && ::geteuid() == 0)
+          rootLabel = "+0:+" + std::to_string(::getegid());
+        else if (seclabel.type != SeclabelType::None && seclabel.label &&
+                 DacLabel::parse(*seclabel.label).uid == 0)
+          rootLabel = *seclabel.label;
+      }
+      if (rootLabel) {
+        if (warn_)
+          warn_("guest " + domain.name + " runs as root (uid 0): its dac label is " +
+                (seclabel.type == SeclabelType::None ? std::string("type='none'")
+                                                     : "static " + *rootLabel));
+        AuditRecord rootRecord = audit::machineId(guest, driver->model(), *rootLabel,
+                                              seclabel.imagelabel, AuditOutcome::Success);
+        rootRecord.fields.push_back({"uid0", "yes", AuditField::Kind::Token});
+        labelsGenerated.push_back(std::move(rootRecord));
+      } else if (seclabel.type != SeclabelType::None) {
         labelsGenerated.push_back(audit::machineId(guest, driver->model(),
                                                    seclabel.label.value_or("?"),
                                                    seclabel.imagelabel, AuditOutcome::Success));
+      }
     }
     planned = planResources(domain, owner);
     transaction->commit();
@@ -195,6 +218,7 @@ GuestRecord SecurityManager::prepareOnce(Domain& domain) {
     planned.clear();
     planAndCommit();
   }
+  stopHereForTesting("prepare-committed");
   for (const AuditRecord& generated : labelsGenerated) audit(generated);
 
   try {
@@ -202,17 +226,24 @@ GuestRecord SecurityManager::prepareOnce(Domain& domain) {
     record.liveXml = formatDomainXml(domain, XmlForm::Live);
     auto transaction = store_.begin();
     store_.updateGuest(record);
-    store_.completeIntent(intent);
+    // A guest prepared to be started at once keeps its Prepare intent until
+    // markRunning: a launcher killed before that leaves work recover finds.
+    if (purpose == PrepareFor::Launch) {
+      launchIntents_[record.uuid] = intent;
+    } else {
+      store_.completeIntent(intent);
+    }
     transaction->commit();
   } catch (const Error&) {
     std::vector<std::string> warnings;
     std::vector<Error> failures = undoGuest(record.uuid, warnings, intent);
     if (warn_) {
       for (const auto& warning : warnings) warn_(warning);
-      if (!failures.empty()) warn_(notRestored(record.name, failures).what());
+      if (!failures.empty()) warn_(notRestoredError(record.name, failures).what());
     }
     throw;
   }
+  claimed.keep();
   return record;
 }
 
@@ -446,168 +477,29 @@ void SecurityManager::labelResources(Domain& domain, const Owner& owner,
   }
 }
 
-// One transaction for the whole undo: it holds the store's write lock while
-// the files are put back, so no other guest starts sharing a file between
-// "we are the last holder" and its restore. A crash half-way rolls the store
-// back to "guest still holds everything"; what marks the guest for recover
-// (the pending intent, or a running guest whose process is gone) survives,
-// so recover restores again, and restoring twice yields the same file.
-std::vector<Error> SecurityManager::undoGuest(const std::string& uuid,
-                                              std::vector<std::string>& warnings,
-                                              std::optional<int64_t> intentToComplete) {
-  auto transaction = store_.begin();
-  auto failures = undoGuestLocked(uuid, warnings, intentToComplete);
-  transaction->commit();
-  return failures;
-}
-
-// Puts one remembered file back. Throws Error when it could not (the file
-// then keeps its guest's owner and label, and its original stays
-// remembered); returns quietly when the file no longer exists.
-void SecurityManager::restoreRemembered(const AuditGuest& guest,
-                                        const RememberedResource& original,
-                                        std::vector<std::string>& warnings) {
-  std::optional<SafeFile> found = SafeFile::locate(original);
-  if (!found) {
-    warnings.push_back("not restoring " + original.path +
-                       ": it no longer exists (its file handle is stale)");
-    return;
-  }
-  SafeFile& file = *found;
-  // Say what changes back, per model, before changing it.
-  const struct stat now = file.status();
-  std::optional<std::string> currentLabel;
-  if (original.selinuxXattrSupported) {
-    try {
-      currentLabel = selinux_.getFileLabel(file.fd());
-    } catch (const Error&) {
-    }
-  }
-  const bool ownerDiffers = now.st_uid != original.uid || now.st_gid != original.gid;
-  const bool labelDiffers =
-      original.selinuxXattrSupported && currentLabel != original.selinuxLabel;
-  AuditOutcome outcome = AuditOutcome::Success;
-  std::optional<Error> failure;
-  try {
-    file.restore(selinux_, original);
-  } catch (const Error& e) {
-    outcome = AuditOutcome::Failure;
-    failure = e;
-  }
-  if (ownerDiffers)
-    audit(audit::resourceLabel(guest, AuditLabelChange::Restore, file.path(), "dac",
-                               DacLabel{now.st_uid, now.st_gid}.format(),
-                               DacLabel{original.uid, original.gid}.format(), outcome));
-  if (labelDiffers)
-    audit(audit::resourceLabel(guest, AuditLabelChange::Restore, file.path(), "selinux",
-                               currentLabel ? std::optional<std::string_view>(*currentLabel)
-                                            : std::nullopt,
-                               original.selinuxLabel.value_or("?"), outcome));
-  if (failure) throw *failure;
-  if (file.path() != original.path)
-    warnings.push_back("restored " + original.path + " where it is now: " + file.path());
-  // Seclabel never labels a file with a second name, so more names now were
-  // added while the guest had it (a guest that owns a file may hard-link
-  // it into any directory it can write). They cannot be taken back safely:
-  // say so, with the count.
-  const nlink_t links = file.currentLinkCount();
-  if (links > 1) {
-    audit(audit::resourceLinks(guest, file.path(), links));
-    warnings.push_back(file.path() + " has " + std::to_string(links) +
-                       " hard links now: names added while the guest had it were not "
-                       "removed (find them with: find -samefile " + file.path() + ")");
-  }
-}
-
-std::vector<Error> SecurityManager::undoGuestLocked(
-    const std::string& uuid, std::vector<std::string>& warnings,
-    std::optional<int64_t> intentToComplete) {
-  AuditGuest guest{"kvm", uuid, uuid};
-  if (auto record = store_.findGuest(uuid)) guest = {record->domainType, record->name, uuid};
-  std::vector<Error> failures;
-  std::size_t index = 0;
-  for (const HeldResource& held : store_.resourcesOf(uuid)) {
-    const RememberedResource& original = held.original;
-    bool last = true;
-    for (const auto& holder : store_.holdersOf(original.dev, original.ino))
-      if (holder.guestUuid != uuid) last = false;
-    if (last) {
-      try {
-        restoreRemembered(guest, original, warnings);
-      } catch (const AuditUnavailable&) {
-        // The file may be back already, but its record is not written:
-        // fail, and roll the store back (the caller's transaction) so the
-        // guest stays listed for a restore once the log works again.
-        throw;
-      } catch (const Error& e) {
-        // Never forget an original that is not back on its file: this
-        // guest keeps its references, and with them its identities.
-        failures.push_back(e);
-        continue;
-      }
-    }
-    for (uint32_t i = 0; i < held.references; ++i) store_.forget(original.dev, original.ino, uuid);
-    if (hooks_.afterResourceRestored) hooks_.afterResourceRestored(index);
-    ++index;
-  }
-  completeSuperviseIntents(uuid);
-  if (!failures.empty()) {
-    keepUnrestoredGuest(uuid, intentToComplete);
-    return failures;
-  }
-  if (releaseHostObjects_) releaseHostObjects_(guest, warnings);
-  store_.removeFdPassedDisks(uuid);
-  store_.releaseAllOf(uuid);
-  store_.deleteGuest(uuid);
-  // Earlier restores that failed left their intents: this one finished it.
-  for (const Intent& intent : store_.pendingIntentsOf(uuid))
-    if (intent.kind == IntentKind::Restore) store_.completeIntent(intent.id);
-  if (intentToComplete) store_.completeIntent(*intentToComplete);
-  return failures;
-}
-
-// A guest some of whose files could not be put back: it keeps everything
-// (identities, remembered originals, fd-passed disks), is listed as
-// "failed", and a pending restore intent makes the next recover (or an
-// explicit restore) try again.
-void SecurityManager::keepUnrestoredGuest(const std::string& uuid,
-                                          std::optional<int64_t> pendingIntent) {
-  if (auto record = store_.findGuest(uuid)) {
-    record->state = GuestState::Failed;
-    store_.updateGuest(*record);
-  }
-  // One intent to retry is enough: the one this attempt worked under, or an
-  // earlier attempt's, else a new one.
-  bool retryPending = pendingIntent.has_value();
-  for (const Intent& intent : store_.pendingIntentsOf(uuid)) {
-    if (intent.kind != IntentKind::Restore || intent.id == pendingIntent) continue;
-    if (retryPending) {
-      store_.completeIntent(intent.id);
-    } else {
-      retryPending = true;
-    }
-  }
-  if (!retryPending) store_.recordIntent(uuid, IntentKind::Restore, workerPayload());
-}
-
-bool SecurityManager::settleDeadGuests(const RecoverScope& scope) {
-  std::vector<std::string> report = recover(scope);
-  if (warn_)
-    for (const auto& line : report) warn_("recover: " + line);
-  return !report.empty();
-}
-
 GuestRecord SecurityManager::requireGuest(const std::string& nameOrUuid) {
   auto record = store_.findGuest(nameOrUuid);
   if (!record) throw Error::invalidInput("no such guest: " + nameOrUuid);
   return *record;
 }
 
-void SecurityManager::restore(const std::string& nameOrUuid) {
+void SecurityManager::restore(const std::string& nameOrUuid,
+                              std::optional<uint64_t> generation) {
   requireAuditBeforeChanges();
-  GuestRecord record = requireGuest(nameOrUuid);
-  if (record.state == GuestState::Running && record.pid && record.pidStartTime &&
-      processIsAlive(static_cast<pid_t>(*record.pid), *record.pidStartTime))
+  GuestRecord found = requireGuest(nameOrUuid);
+  // Claimed first, read again after: what we restore is what the store says
+  // once no other process can be working on the guest.
+  ClaimGuard claimed(*this, found.uuid, found.name);
+  GuestRecord record = requireGuest(found.uuid);
+  if (generation && record.generation != *generation) {
+    // Our instance was restored by someone else, and the uuid prepared
+    // again: that instance is not ours to restore.
+    if (warn_)
+      warn_("guest " + record.name + " was restored and prepared again by another process "
+            "meanwhile: leaving that instance alone");
+    return;
+  }
+  if (guestProcessIsAlive(record, *liveness_))
     throw Error(ExitCode::Failed, "guest " + record.name + " is still running (pid " +
                                       std::to_string(*record.pid) + ")");
   // A running guest whose process is gone is already what recover restores,
@@ -615,23 +507,32 @@ void SecurityManager::restore(const std::string& nameOrUuid) {
   // way. A prepared guest does (nothing else would tell recover).
   std::optional<int64_t> intent;
   if (record.state != GuestState::Running || !record.pid)
-    intent = store_.recordIntent(record.uuid, IntentKind::Restore, workerPayload());
+    intent = store_.recordIntent(record.uuid, IntentKind::Restore, workerPayload(*liveness_));
   std::vector<std::string> warnings;
   std::vector<Error> failures = undoGuest(record.uuid, warnings, intent);
+  launchIntents_.erase(record.uuid);
+  // Restored and forgotten: whatever claims on it this process still has
+  // (a prepare's, a launcher's) end with it.
+  if (failures.empty() && claims_) claims_->releaseAll(record.uuid, record.name);
   if (warn_)
     for (const auto& warning : warnings) warn_(warning);
-  if (!failures.empty()) throw notRestored(record.name, failures);
+  if (!failures.empty()) throw notRestoredError(record.name, failures);
 }
 
 void SecurityManager::markRunning(const std::string& uuid, pid_t pid, bool supervised) {
   GuestRecord record = requireGuest(uuid);
   record.state = GuestState::Running;
   record.pid = pid;
-  record.pidStartTime = processStartTime(pid);
+  record.pidStartTime = liveness_->startTime(pid);
   auto transaction = store_.begin();
   store_.updateGuest(record);
-  if (supervised) store_.recordIntent(uuid, IntentKind::Supervise, workerPayload());
+  if (supervised) store_.recordIntent(uuid, IntentKind::Supervise, workerPayload(*liveness_));
+  // From here the running record (or the Supervise intent) tells recover
+  // what to do: the prepare is over.
+  if (auto pending = launchIntents_.find(uuid); pending != launchIntents_.end())
+    store_.completeIntent(pending->second);
   transaction->commit();
+  launchIntents_.erase(uuid);
 }
 
 void SecurityManager::markPrepared(const std::string& uuid) {
@@ -645,86 +546,24 @@ void SecurityManager::markPrepared(const std::string& uuid) {
   transaction->commit();
 }
 
-void SecurityManager::completeSuperviseIntents(const std::string& uuid) {
-  for (const Intent& intent : store_.pendingIntentsOf(uuid))
-    if (intent.kind == IntentKind::Supervise) store_.completeIntent(intent.id);
+
+bool SecurityManager::tryClaim(const std::string& uuid, const std::string& name) {
+  return !claims_ || claims_->tryClaim(uuid, name);
 }
 
-bool SecurityManager::someoneWorksOn(const std::string& uuid) {
-  for (const Intent& intent : store_.pendingIntentsOf(uuid))
-    if (workerIsAlive(intent)) return true;
-  return false;
+void SecurityManager::claim(const std::string& uuid, const std::string& name) {
+  if (tryClaim(uuid, name)) return;
+  throw Error::conflict("guest " + name + " (" + uuid +
+                        ") belongs to another seclabel process that is preparing, starting, "
+                        "running or stopping it; nothing was changed");
 }
 
-// Each decision is made again under the write lock, in the transaction that
-// acts on it: the lists read first may be stale by then (the worker of an
-// intent completed it and exited, a launcher restored its guest and began
-// the next one under the same uuid), and acting on a stale list would undo
-// somebody else's live work.
-std::vector<std::string> SecurityManager::recover(const RecoverScope& scope) {
-  // A required audit log that cannot take records stops recover before it
-  // restores anything: an undo nobody can see in the log is what
-  // [audit] required = true forbids.
-  requireAuditBeforeChanges();
-  std::vector<std::string> report;
-  auto stillPending = [&](const Intent& intent) {
-    for (const Intent& pending : store_.pendingIntentsOf(intent.guestUuid))
-      if (pending.id == intent.id) return true;
-    return false;
-  };
-  for (const Intent& intent : recoverIntentCandidates(store_, scope)) {
-    if (workerIsAlive(intent)) continue;  // still in progress elsewhere
-    std::vector<std::string> warnings;
-    auto transaction = store_.begin();
-    if (!stillPending(intent)) continue;  // completed meanwhile: nothing to do
-    auto guest = store_.findGuest(intent.guestUuid);
-    std::string name = guest ? guest->name : intent.guestUuid;
-    std::vector<Error> failures;
-    switch (intent.kind) {
-      case IntentKind::Prepare:
-        failures = undoGuestLocked(intent.guestUuid, warnings, intent.id);
-        if (failures.empty()) report.push_back("undid the interrupted prepare of guest " + name);
-        break;
-      case IntentKind::Restore:
-        failures = undoGuestLocked(intent.guestUuid, warnings, intent.id);
-        if (failures.empty()) report.push_back("finished the interrupted restore of guest " + name);
-        break;
-      case IntentKind::Attach:
-      case IntentKind::Detach:
-        failures = recoverHotplugLocked(intent, report, warnings);  // manager_hotplug.cc
-        break;
-      default:
-        store_.completeIntent(intent.id);
-        break;
-    }
-    transaction->commit();
-    for (const auto& warning : warnings) report.push_back("warning: " + warning);
-    if (!failures.empty()) report.push_back(notRestored(name, failures).what());
-  }
-  for (const GuestRecord& listed : recoverGuestCandidates(store_, scope)) {
-    if (listed.state != GuestState::Running || !listed.pid) continue;
-    if (listed.pidStartTime &&
-        processIsAlive(static_cast<pid_t>(*listed.pid), *listed.pidStartTime))
-      continue;
-    std::vector<std::string> warnings;
-    auto transaction = store_.begin();
-    auto guest = store_.findGuest(listed.uuid);
-    if (!guest || guest->state != GuestState::Running || guest->pid != listed.pid ||
-        guest->pidStartTime != listed.pidStartTime)
-      continue;  // restored, or started again, meanwhile
-    // Its process is gone but its launcher lives (a `run` between the
-    // guest's exit and its own restore): that launcher restores it.
-    if (someoneWorksOn(guest->uuid)) continue;
-    std::vector<Error> failures = undoGuestLocked(guest->uuid, warnings, std::nullopt);
-    transaction->commit();
-    if (failures.empty())
-      report.push_back("restored guest " + guest->name + ": its process " +
-                       std::to_string(*guest->pid) + " is gone");
-    for (const auto& warning : warnings) report.push_back("warning: " + warning);
-    if (!failures.empty()) report.push_back(notRestored(guest->name, failures).what());
-  }
-  recoverHostObjectsOfForgottenGuests(report);
-  return report;
+void SecurityManager::releaseClaim(const std::string& uuid, const std::string& name) {
+  if (claims_) claims_->release(uuid, name);
+}
+
+bool SecurityManager::guestIsRunning(const GuestRecord& record) {
+  return guestProcessIsAlive(record, *liveness_);
 }
 
 // A cgroup or link that could not be removed when its guest was restored

@@ -9,12 +9,17 @@
 // Crash safety: one durable commit before any file changes holds the guest,
 // a Prepare intent carrying this process's pid and start time, the
 // identities and every file's original. recover() undoes the work of any
-// prepare whose process is gone.
+// prepare whose process is gone (secdriver/recovery.h).
+//
+// Ownership: with claims set (alloc/guest_claims.h), prepare, restore and
+// recover claim the guest first; another process's claim is exit 3 before
+// anything changes.
 #pragma once
 
 #include <sys/types.h>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -23,6 +28,7 @@
 #include "alloc/store.h"
 #include "core/config.h"
 #include "core/error.h"
+#include "core/process_liveness.h"
 #include "secdriver/recover_candidates.h"
 #include "secdriver/driver.h"
 #include "secdriver/selinux_host.h"
@@ -31,6 +37,7 @@
 namespace seclabel {
 
 class AuditLog;
+class GuestClaims;
 struct GuestResource;
 struct AuditRecord;
 struct AuditGuest;
@@ -54,6 +61,12 @@ struct SecurityInfo {
   std::string label;        // empty for model none
   std::string enforcement;  // enforcing | permissive | disabled
 };
+
+// Why a guest is prepared: to stay prepared (the `prepare` command), or to
+// be started by this process at once (exec, run), in which case its Prepare
+// intent stays pending until markRunning, so that recover undoes the
+// prepare of a launcher killed before its guest was started.
+enum class PrepareFor { Keep, Launch };
 
 struct GuestInfo {
   GuestRecord record;
@@ -84,6 +97,12 @@ class SECLABEL_API SecurityManager {
   void setHostObjectRelease(HostObjectRelease release) { releaseHostObjects_ = std::move(release); }
   // Where audit records go (none when unset).
   void setAudit(AuditLog* audit) { audit_ = audit; }
+  // Who owns which guest right now (alloc/guest_claims.h); none when unset
+  // (then nothing stops two processes working on one guest).
+  void setClaims(GuestClaims* claims) { claims_ = claims; }
+  // How liveness is asked (tests pass a fake).
+  void setLiveness(ProcessLiveness& liveness) { liveness_ = &liveness; }
+  ProcessLiveness& liveness() { return *liveness_; }
   AuditLog* auditLog() { return audit_; }
 
   // prepare, restore and recover check the audit log first
@@ -93,7 +112,11 @@ class SECLABEL_API SecurityManager {
 
   // Labels and stores the guest; `domain` then carries every driver's
   // generated label (format it with XmlForm::Live). Returns the record.
-  GuestRecord prepare(Domain& domain);
+  // The guest is claimed from before the first commit on, and stays
+  // claimed by this process when prepare succeeds (until restore, or the
+  // process ends); another process's claim on it is Error::conflict (exit
+  // 3) before anything is changed.
+  GuestRecord prepare(Domain& domain, PrepareFor purpose = PrepareFor::Keep);
 
   // Restores every resource of the guest exactly, releases its identities,
   // forgets it. Safe to run again after an interruption. Throws
@@ -106,7 +129,24 @@ class SECLABEL_API SecurityManager {
   // (stale file handle) has nothing left to restore.
   // A restore record that cannot be written (required audit) rolls the
   // store back: the guest stays listed with everything it holds.
-  void restore(const std::string& nameOrUuid);
+  // A guest another process claims is Error::conflict (exit 3), nothing
+  // changed; one whose recorded process is alive is Error(Failed).
+  // `generation`: restore only that instance of the guest (a launcher
+  // restoring what it prepared or started); another instance under the
+  // same uuid is left alone with a warning.
+  void restore(const std::string& nameOrUuid,
+               std::optional<uint64_t> generation = std::nullopt);
+
+  // Claims of guests (alloc/guest_claims.h). claim() throws
+  // Error::conflict when another process holds either byte. Counted: each
+  // claim() needs a releaseClaim(); restore() ends all of this process's
+  // claims on the guest it forgot.
+  bool tryClaim(const std::string& uuid, const std::string& name);
+  void claim(const std::string& uuid, const std::string& name);
+  void releaseClaim(const std::string& uuid, const std::string& name);
+
+  // The guest is running and its recorded process is alive (recovery.h).
+  bool guestIsRunning(const GuestRecord& record);
 
   // Marks a prepared guest as running in process `pid`. `supervised`: this
   // process waits for the guest and restores it afterwards (run,
@@ -176,7 +216,7 @@ class SECLABEL_API SecurityManager {
 
  private:
   // One attempt of prepare(); a StoreConflict from it changed nothing.
-  GuestRecord prepareOnce(Domain& domain);
+  GuestRecord prepareOnce(Domain& domain, PrepareFor purpose);
   SecurityDriver* driverFor(const std::string& model) const;
   void audit(const AuditRecord& record);
   // AuditLog::ensureUsable, when there is a log: before the first change.
@@ -222,6 +262,11 @@ class SECLABEL_API SecurityManager {
   ManagerHooks hooks_;
   HostObjectRelease releaseHostObjects_;
   AuditLog* audit_ = nullptr;
+  GuestClaims* claims_ = nullptr;
+  ProcessLiveness* liveness_ = &systemProcessLiveness();
+  // Prepare intents of guests prepared for a launch, completed by
+  // markRunning (PrepareFor::Launch).
+  std::map<std::string, int64_t> launchIntents_;
 };
 
 }  // namespace seclabel

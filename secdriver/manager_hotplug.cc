@@ -8,7 +8,7 @@
 #include "secdriver/guest_resources.h"
 #include "secdriver/manager.h"
 #include "secdriver/planned_resource.h"
-#include "secdriver/process_liveness.h"
+#include "core/process_liveness.h"
 #include "secdriver/safe_file.h"
 #include "xml/device.h"
 #include "xml/xml.h"

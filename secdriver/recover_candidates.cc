@@ -26,7 +26,7 @@ std::vector<GuestRecord> recoverGuestCandidates(Store& store, const RecoverScope
       std::vector<GuestRecord> guests;
       std::set<std::string> seen;
       for (const std::string& name : scope.names) {
-        auto guest = store.findGuest(name);
+        auto guest = store.findLocalGuest(name);
         if (guest && guest->state == GuestState::Running && seen.insert(guest->uuid).second)
           guests.push_back(std::move(*guest));
       }

@@ -82,7 +82,7 @@ int execCommand(const GlobalOptions& global, const LaunchArgs& args) {
     // prepared before is left to its preparer).
     if (launch.preparedHere) {
       try {
-        session.manager->restore(launch.record.uuid);
+        session.manager->restore(launch.record.uuid, launch.record.generation);
       } catch (const Error& restoreError) {
         printWarning(restoreError.what());
       }

@@ -407,4 +407,6 @@ void resolveSeclabelModels(Domain& domain, const std::vector<std::string>& drive
   }
 }
 
+std::optional<std::string> normalizeUuid(std::string_view text) { return canonicalUuid(text); }
+
 }  // namespace seclabel

@@ -39,4 +39,10 @@ SECLABEL_API void resolveSeclabelModels(Domain& domain, const std::vector<std::s
 // parse(format(d)) == d.
 SECLABEL_API std::string formatDomainXml(const Domain& domain, XmlForm form);
 
+// The canonical form (lower case, 8-4-4-4-12) of a uuid in any form the
+// XML's <uuid> accepts (libvirt's: upper case, dashes anywhere between
+// digits, blanks around); nullopt when `text` is no uuid. Every uuid in the
+// store is canonical, so a caller's form is looked up as this.
+std::optional<std::string> normalizeUuid(std::string_view text);
+
 }  // namespace seclabel

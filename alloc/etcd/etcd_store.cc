@@ -337,6 +337,9 @@ class EtcdStore : public Store, public ClusterStore {
     return std::nullopt;
   }
 
+  std::optional<GuestRecord> findLocalGuest(const std::string& nameOrUuid) override {
+    return local_->findGuest(nameOrUuid);
+  }
   std::vector<GuestRecord> listGuests() override { return local_->listGuests(); }
   // This host's copy of its own guests (cluster-wide lists go through
   // ClusterStore::listClusterGuests).

@@ -119,6 +119,8 @@ TEST(StoreOpen, AStoreOfSchemaOneIsMigratedAndItsOriginalsReadAsBefore) {
   execSql(dir.databasePath(),
           "DROP TABLE guest_cgroups; DROP TABLE guest_links; DROP TABLE guest_macs; "
           "DROP INDEX guests_running; DROP INDEX intents_in_flight; "
+          "DROP TABLE generation_counter; "
+          "ALTER TABLE guests DROP COLUMN generation; "
           "ALTER TABLE resources DROP COLUMN handle_type; "
           "ALTER TABLE resources DROP COLUMN handle; "
           "ALTER TABLE resources DROP COLUMN handle_fsid; "
@@ -147,6 +149,40 @@ TEST(StoreOpen, AStoreOfSchemaOneIsMigratedAndItsOriginalsReadAsBefore) {
                                   "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
                                   "name IN ('guests_running', 'intents_in_flight')"),
             2);
+}
+
+// Schema 3 numbers guest instances. A store of schema 2 with a guest in it
+// is migrated: that guest reads as generation 0, every guest put from then
+// on gets a number no earlier one had, even under a uuid seen before.
+TEST(StoreOpen, AStoreOfSchemaFourIsMigratedAndGuestsGetGenerations) {
+  TempStateDir dir;
+  openSqliteStore(dir.stateDir());
+  execSql(dir.databasePath(),
+          "DROP TABLE generation_counter; "
+          "ALTER TABLE guests DROP COLUMN generation; "
+          "INSERT INTO guests (uuid, name, domain_type, state, live_xml, host, drivers, "
+          "created_at, updated_at) VALUES ('old', 'old-guest', 'kvm', 'prepared', '', 'h', "
+          "'dac', 0, 0); "
+          "PRAGMA user_version = 4");
+  auto store = openSqliteStore(dir.stateDir());
+  EXPECT_EQ(testing::queryInteger(dir.databasePath(), "PRAGMA user_version"), 5);
+  ASSERT_TRUE(store->findGuest("old").has_value());
+  EXPECT_EQ(store->findGuest("old")->generation, 0u);
+
+  GuestRecord guest;
+  guest.uuid = "u1";
+  guest.name = "g1";
+  guest.domainType = "kvm";
+  guest.host = "h";
+  guest.generation = 77;  // ignored: the store numbers instances
+  store->putGuest(guest);
+  const uint64_t first = store->findGuest("u1")->generation;
+  EXPECT_EQ(first, 1u);
+  store->updateGuest(*store->findGuest("u1"));
+  EXPECT_EQ(store->findGuest("u1")->generation, first) << "an update is the same instance";
+  store->deleteGuest("u1");
+  store->putGuest(guest);
+  EXPECT_EQ(store->findGuest("u1")->generation, first + 1) << "a new instance of the uuid";
 }
 
 TEST(StoreOpen, RefusesADatabaseFromANewerSeclabel) {

@@ -58,6 +58,7 @@ TEST_F(StoreRecords, GuestIsFoundByUuidAndByNameWithEveryField) {
   guest.pid = 4321;
   guest.pidStartTime = 987654321;
   store->putGuest(guest);
+  guest.generation = 1;  // the store numbers instances, from 1
   EXPECT_EQ(store->findGuest(kUuidA), guest);
   EXPECT_EQ(store->findGuest("web"), guest);
   EXPECT_EQ(store->findGuest("nope"), std::nullopt);
@@ -89,6 +90,7 @@ TEST_F(StoreRecords, UpdateReplacesTheRecordAndClearsThePid) {
   GuestRecord guest = guestRecord(kUuidA, "web");
   guest.pid = 10;
   store->putGuest(guest);
+  guest.generation = 1;  // an update keeps the instance's number
   guest.state = GuestState::Failed;
   guest.pid.reset();
   guest.liveXml = "<domain/>";

@@ -83,6 +83,10 @@ Finished runSeclabel(const std::string& config, const std::string& stateDir,
 std::vector<std::string> seclabelArgv(const std::string& config, const std::string& stateDir,
                                       const std::vector<std::string>& args);
 
+// 480 ids of the default DAC range past its first 4096, chosen by this
+// process's pid.
+std::string testDacRange();
+
 struct ConfigOptions {
   std::vector<std::string> drivers = {"selinux", "dac"};
   std::string fdpass = "never";
@@ -90,7 +94,10 @@ struct ConfigOptions {
   std::string auditSink = "none";
   bool auditRequired = false;
   std::vector<std::string> processEnv;  // [process] env
-  std::string dacRange = "1879048192-1879113727";
+  // A slice of the default range of its own per test process: restoring a
+  // guest ends every process of its uid, so tests running at the same time
+  // against stores of their own must not share uids.
+  std::string dacRange = testDacRange();
   // [cgroup] devices: off unless a test is about cgroups, so guests a test
   // never restores leave no cgroup on the host.
   std::string cgroupDevices = "off";

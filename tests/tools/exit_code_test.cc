@@ -112,7 +112,9 @@ TEST_F(ExitCodes, ADiskPlaceholderTheDomainDoesNotHaveIs2AndNothingIsPrepared) {
 }
 
 TEST_F(ExitCodes, NoFreeIdentityDuringRunIs3) {
-  options_.dacRange = "1879048192-1879048192";
+  // One id: the first of this process's slice (testDacRange).
+  const std::string first = testDacRange().substr(0, testDacRange().find('-'));
+  options_.dacRange = first + "-" + first;
   writeConfig(config_, options_);
   std::string otherImage = dir_ / "other.qcow2", otherXml = dir_ / "other.xml";
   makeImage(otherImage);
