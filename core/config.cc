@@ -16,6 +16,7 @@
 #include "core/error.h"
 #include "core/interface_name_rule.h"
 #include "core/file_read.h"
+#include "core/security_models.h"
 
 namespace seclabel {
 namespace {
@@ -474,8 +475,8 @@ std::string CategoryRange::format() const {
 
 Config Config::defaults(bool hostSelinuxEnabled) {
   Config config;
-  if (hostSelinuxEnabled) config.securityDrivers.push_back("selinux");
-  config.securityDrivers.push_back("dac");
+  if (hostSelinuxEnabled) config.securityDrivers.push_back(kSelinuxModel);
+  config.securityDrivers.push_back(kDacModel);
   return config;
 }
 
@@ -497,12 +498,12 @@ Config Config::parse(std::string_view text, const std::string& source,
         auto drivers = requireStringArray(node, key);
         std::set<std::string> seen;
         for (auto& d : drivers) {
-          if (d != "selinux" && d != "dac" && d != "none")
+          if (!isKnownSecurityModel(d))
             badValue(key, d, "unknown security driver (known: selinux, dac, none)");
           if (!seen.insert(d).second) badValue(key, d, "listed twice");
         }
         if (drivers.empty()) badValue(key, "[]", "list at least one driver (\"none\" for none)");
-        if (drivers.size() > 1 && seen.count("none"))
+        if (drivers.size() > 1 && seen.count(kNoneModel))
           badValue(key, "none", "\"none\" cannot be stacked with other drivers");
         config.securityDrivers = drivers;
         config.securityDriversExplicit = true;

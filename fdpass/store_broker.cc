@@ -2,6 +2,7 @@
 
 #include <string_view>
 
+#include "core/security_models.h"
 #include "xml/xml.h"
 
 namespace seclabel {
@@ -29,7 +30,7 @@ std::optional<BrokerGuest> StoreGuestDirectory::find(const std::string& nameOrUu
   if (!record || record->liveXml.empty()) return std::nullopt;
   Domain live = parseDomainXml(record->liveXml, XmlForm::Live);
   BrokerGuest guest{record->uuid, record->name, std::nullopt, {}};
-  if (const Seclabel* dac = live.seclabelFor("dac"); dac && dac->label)
+  if (const Seclabel* dac = live.seclabelFor(kDacModel); dac && dac->label)
     guest.uid = DacLabel::parse(*dac->label).uid;
   for (const Disk& disk : live.disks)
     if (disk.source && !disk.target.empty())
@@ -52,7 +53,7 @@ void AuditingBrokerAuditor::denied(const PeerCredentials& peer, const std::strin
                                    const std::string&) {
   auto record = store_.findGuest(guest);
   AuditGuest audited = record ? guestOf(record->uuid, record->name)
-                              : AuditGuest{"kvm", guest, "?"};
+                              : AuditGuest{kFallbackDomainType, guest, "?"};
   std::string path = disk;
   if (record && !record->liveXml.empty()) {
     // Kept in a variable: the Disk pointer points into it.
@@ -74,7 +75,7 @@ void AuditingBrokerAuditor::refusalsSuppressed(const SuppressedRefusals& summary
 
 AuditGuest AuditingBrokerAuditor::guestOf(const std::string& uuid, const std::string& name) {
   auto record = store_.findGuest(uuid);
-  return {record ? record->domainType : "kvm", name, uuid};
+  return {record ? record->domainType : kFallbackDomainType, name, uuid};
 }
 
 BrokerLimits brokerLimits(const BrokerConfig& config) {

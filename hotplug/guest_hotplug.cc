@@ -11,6 +11,7 @@
 
 #include "audit/audit.h"
 #include "core/error.h"
+#include "core/security_models.h"
 #include "fdpass/fdset.h"
 #include "hotplug/guest_cgroup_acl.h"
 #include "net/bridge_acl.h"
@@ -258,7 +259,7 @@ void attachInterface(SecurityManager& manager, AuditLog* audit, const std::strin
     context.uid = labels.dac->uid;
     context.gid = labels.dac->gid;
   }
-  if (const Seclabel* selinux = live.seclabelFor("selinux"))
+  if (const Seclabel* selinux = live.seclabelFor(kSelinuxModel))
     context.imageLabel = selinux->imagelabel;
   context.audit = audit;
   context.auditGuest = who;

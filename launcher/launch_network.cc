@@ -4,6 +4,7 @@
 
 #include "audit/audit.h"
 #include "core/error.h"
+#include "core/security_models.h"
 #include "net/bridge_acl.h"
 #include "net/macvtap_queues.h"
 #include "net/qemu_netdev.h"
@@ -167,7 +168,7 @@ std::unique_ptr<GuestNetwork> GuestNetwork::open(SecurityManager& manager, Domai
   NetContext& context = network->context_;
   context.uid = labels.dac ? labels.dac->uid : 0;
   context.gid = labels.dac ? labels.dac->gid : 0;
-  if (const Seclabel* selinux = live.seclabelFor("selinux");
+  if (const Seclabel* selinux = live.seclabelFor(kSelinuxModel);
       selinux && selinux->type != SeclabelType::None && manager.selinuxHost().enabled())
     context.imageLabel = selinux->imagelabel;
   context.selinux = &manager.selinuxHost();

@@ -10,6 +10,7 @@
 
 #include "core/environment.h"
 #include "core/error.h"
+#include "core/scope_guard.h"
 #include "fdpass/fdset.h"
 #include "audit/audit.h"
 #include "launcher/exec_witness.h"
@@ -169,43 +170,46 @@ GuestLaunch prepareLaunch(SecurityManager& manager, Domain domain,
     launch.preparedHere = true;
   }
   stopHereForTesting("prepared");
-  try {
-    launch.hostObjects = openLaunchHostObjects(manager, launch.record, launch.live,
-                                               launch.preparedHere, argvTemplate);
-    std::vector<UniqueFd> inherited;
-    auto disks = diskArguments(manager, launch, argvTemplate, inherited);
-    // Network values first: they hold no '{', so no disk path can smuggle
-    // in a placeholder of another kind.
-    launch.argv = expandDiskPlaceholders(launch.hostObjects->network->expand(argvTemplate), disks);
-    launch.argv[0] = resolveCommand(launch.argv[0]);
+  // Any failure from here on, of any exception type, takes back what this
+  // launch set up: the uncommitted links first, then the guest it prepared.
+  UndoOnFailure undoLaunch(
+      [&] {
+        launch.hostObjects.reset();
+        if (launch.preparedHere) manager.restore(launch.record.uuid, launch.record.generation);
+      },
+      manager.warnings());
+  launch.hostObjects = openLaunchHostObjects(manager, launch.record, launch.live,
+                                             launch.preparedHere, argvTemplate);
+  std::vector<UniqueFd> inherited;
+  auto disks = diskArguments(manager, launch, argvTemplate, inherited);
+  // Network values first: they hold no '{', so no disk path can smuggle
+  // in a placeholder of another kind.
+  launch.argv = expandDiskPlaceholders(launch.hostObjects->network->expand(argvTemplate), disks);
+  launch.argv[0] = resolveCommand(launch.argv[0]);
 
-    ProcessLabels labels = manager.processLabels(launch.live);
-    ProcessIdentity identity;
-    identity.execContext = labels.execContext;
-    if (labels.dac) {
-      identity.uid = labels.dac->uid;
-      identity.gid = labels.dac->gid;
-      identity.groups = resolveGroupNames(manager.config().dac.groups);
-    } else {
-      identity.uid = ::getuid();
-      identity.gid = ::getgid();
-    }
-    identity.noNewPrivs = manager.config().process.noNewPrivs;
-    identity.environment = guestEnvironment(manager.config().process.env, options.environment);
-    identity.terminal = options.terminal;
-    identity.keepFds = options.keepFds;
-    for (const UniqueFd& fd : inherited) identity.keepFds.push_back(fd.get());
-    // Exactly the network fds the command names: the child clears their
-    // close-on-exec flag (ProcessStep::KeepFd), nothing else gets them.
-    for (int fd : launch.hostObjects->network->guestFds()) identity.keepFds.push_back(fd);
-    identity.cgroupProcsFd = launch.hostObjects->cgroupProcs.get();
-    launch.identity = PreparedIdentity::prepare(identity, manager.selinuxHost());
-    launch.inheritedFds = std::move(inherited);
-  } catch (const Error&) {
-    launch.hostObjects.reset();  // uncommitted links go first
-    if (launch.preparedHere) manager.restore(launch.record.uuid, launch.record.generation);
-    throw;
+  ProcessLabels labels = manager.processLabels(launch.live);
+  ProcessIdentity identity;
+  identity.execContext = labels.execContext;
+  if (labels.dac) {
+    identity.uid = labels.dac->uid;
+    identity.gid = labels.dac->gid;
+    identity.groups = resolveGroupNames(manager.config().dac.groups);
+  } else {
+    identity.uid = ::getuid();
+    identity.gid = ::getgid();
   }
+  identity.noNewPrivs = manager.config().process.noNewPrivs;
+  identity.environment = guestEnvironment(manager.config().process.env, options.environment);
+  identity.terminal = options.terminal;
+  identity.keepFds = options.keepFds;
+  for (const UniqueFd& fd : inherited) identity.keepFds.push_back(fd.get());
+  // Exactly the network fds the command names: the child clears their
+  // close-on-exec flag (ProcessStep::KeepFd), nothing else gets them.
+  for (int fd : launch.hostObjects->network->guestFds()) identity.keepFds.push_back(fd);
+  identity.cgroupProcsFd = launch.hostObjects->cgroupProcs.get();
+  launch.identity = PreparedIdentity::prepare(identity, manager.selinuxHost());
+  launch.inheritedFds = std::move(inherited);
+  undoLaunch.dismiss();
   claim.launched = true;
   return launch;
 }
@@ -296,13 +300,19 @@ int runGuest(SecurityManager& manager, GuestLaunch& launch) {
   sigprocmask(SIG_BLOCK, &forwarded, &previous);
 
   pid_t pid;
-  try {
+  {
+    // A guest that did not start (whatever was thrown) is taken back: the
+    // uncommitted links first, then the guest this launch prepared.
+    UndoOnFailure undoStart(
+        [&] {
+          sigprocmask(SIG_SETMASK, &previous, nullptr);
+          launch.hostObjects.reset();
+          if (launch.preparedHere)
+            manager.restore(launch.record.uuid, launch.record.generation);
+        },
+        manager.warnings());
     pid = spawnGuest(manager, launch);
-  } catch (const Error&) {
-    sigprocmask(SIG_SETMASK, &previous, nullptr);
-    launch.hostObjects.reset();  // uncommitted links go first
-    if (launch.preparedHere) manager.restore(launch.record.uuid, launch.record.generation);
-    throw;
+    undoStart.dismiss();
   }
 
   int status = 0;

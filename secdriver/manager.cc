@@ -11,6 +11,8 @@
 
 #include "alloc/guest_claims.h"
 #include "core/error.h"
+#include "core/scope_guard.h"
+#include "core/security_models.h"
 #include "audit/audit.h"
 #include "alloc/store_conflict.h"
 #include "secdriver/dac_driver.h"
@@ -27,14 +29,9 @@
 namespace seclabel {
 namespace {
 
+// The resource's device-level override for `model` (xml/'s rule).
 const DeviceSeclabel* deviceSeclabelFor(const GuestResource& resource, const std::string& model) {
-  if (!resource.seclabels) return nullptr;
-  const DeviceSeclabel* anyModel = nullptr;
-  for (const auto& seclabel : *resource.seclabels) {
-    if (seclabel.model == model) return &seclabel;
-    if (seclabel.model.empty() && !anyModel) anyModel = &seclabel;
-  }
-  return anyModel;
+  return resource.seclabels ? findDeviceSeclabel(*resource.seclabels, model) : nullptr;
 }
 
 // A claim taken for one step: given back when the step fails (or is one
@@ -70,9 +67,9 @@ SecurityManager::SecurityManager(const Config& config, Store& store, SelinuxHost
                                  std::function<void(const std::string&)> warn)
     : config_(config), store_(store), selinux_(selinux), warn_(std::move(warn)) {
   for (const auto& model : config_.securityDrivers) {
-    if (model == "selinux") {
+    if (model == kSelinuxModel) {
       drivers_.push_back(std::make_unique<SelinuxDriver>(config_.selinux, selinux_));
-    } else if (model == "dac") {
+    } else if (model == kDacModel) {
       drivers_.push_back(std::make_unique<DacDriver>(config_.dac));
     } else {
       drivers_.push_back(std::make_unique<NoneDriver>());
@@ -123,7 +120,7 @@ GuestRecord SecurityManager::prepareOnce(Domain& domain, PrepareFor purpose) {
   ClaimGuard claimed(*this, domain.uuid, domain.name);
   resolveSeclabelModels(domain, config_.securityDrivers);
   requireSupportedInterfaces(domain);  // before anything is allocated
-  if (driverFor("selinux") && !selinux_.enabled() && warn_)
+  if (driverFor(kSelinuxModel) && !selinux_.enabled() && warn_)
     warn_("SELinux is disabled on this host: selinux labels are allocated, written and "
           "reported, but the guest process context is not enforced");
   // Every driver of the stack labels every guest: a driver the XML does not
@@ -132,7 +129,7 @@ GuestRecord SecurityManager::prepareOnce(Domain& domain, PrepareFor purpose) {
     if (domain.seclabelFor(driver->model())) continue;
     Seclabel implicit;
     implicit.model = driver->model();
-    if (implicit.model == "none") implicit.type = SeclabelType::None, implicit.relabel = false;
+    if (implicit.model == kNoneModel) implicit.type = SeclabelType::None, implicit.relabel = false;
     domain.seclabels.push_back(implicit);
   }
 
@@ -182,7 +179,7 @@ GuestRecord SecurityManager::prepareOnce(Domain& domain, PrepareFor purpose) {
       // static +0:+0) runs the guest as root. libvirt allows it, so do we,
       // but never silently: one warning, and the record says so (uid0=yes).
       std::optional<std::string> rootLabel;
-      if (driver->model() == std::string_view("dac")) {
+      if (driver->model() == std::string_view(kDacModel)) {
         if (seclabel.type == SeclabelType::None && ::geteuid() == 0)
           rootLabel = "+0:+" + std::to_string(::getegid());
         else if (seclabel.type != SeclabelType::None && seclabel.label &&
@@ -221,7 +218,20 @@ GuestRecord SecurityManager::prepareOnce(Domain& domain, PrepareFor purpose) {
   stopHereForTesting("prepare-committed");
   for (const AuditRecord& generated : labelsGenerated) audit(generated);
 
-  try {
+  {
+    // Whatever ends this block early (an Error, bad_alloc, a JSON error)
+    // undoes the files labeled so far; an undo that fails keeps the guest
+    // listed for a later restore or recover, and says so.
+    UndoOnFailure undoPrepare(
+        [&] {
+          std::vector<std::string> warnings;
+          std::vector<Error> failures = undoGuest(record.uuid, warnings, intent);
+          if (warn_) {
+            for (const auto& warning : warnings) warn_(warning);
+            if (!failures.empty()) warn_(notRestoredError(record.name, failures).what());
+          }
+        },
+        warn_);
     labelResources(domain, owner, planned);
     record.liveXml = formatDomainXml(domain, XmlForm::Live);
     auto transaction = store_.begin();
@@ -234,14 +244,7 @@ GuestRecord SecurityManager::prepareOnce(Domain& domain, PrepareFor purpose) {
       store_.completeIntent(intent);
     }
     transaction->commit();
-  } catch (const Error&) {
-    std::vector<std::string> warnings;
-    std::vector<Error> failures = undoGuest(record.uuid, warnings, intent);
-    if (warn_) {
-      for (const auto& warning : warnings) warn_(warning);
-      if (!failures.empty()) warn_(notRestoredError(record.name, failures).what());
-    }
-    throw;
+    undoPrepare.dismiss();
   }
   claimed.keep();
   return record;
@@ -576,7 +579,7 @@ void SecurityManager::recoverHostObjectsOfForgottenGuests(std::vector<std::strin
     auto transaction = store_.begin();
     if (store_.findGuest(uuid)) continue;  // its own restore or recover removes them
     std::vector<std::string> warnings;
-    releaseHostObjects_(AuditGuest{"kvm", uuid, uuid}, warnings);
+    releaseHostObjects_(AuditGuest{kFallbackDomainType, uuid, uuid}, warnings);
     transaction->commit();
     for (const auto& warning : warnings) report.push_back("warning: " + warning);
     if (warnings.empty()) report.push_back("removed what guest " + uuid + " left on the host");
@@ -599,7 +602,7 @@ GuestInfo SecurityManager::info(const std::string& nameOrUuid) {
     if (const SecurityDriver* driver = driverFor(model)) {
       security.doi = driver->doi();
       security.enforcement = driver->enforcement();
-    } else if (model == "selinux") {
+    } else if (model == kSelinuxModel) {
       security.enforcement = toString(selinux_.mode());
     }
     if (const Seclabel* seclabel = live.seclabelFor(model); seclabel && seclabel->label)

@@ -92,6 +92,8 @@ class SECLABEL_API SecurityManager {
   Store& store() { return store_; }
   SelinuxHost& selinuxHost() { return selinux_; }
   const std::vector<std::unique_ptr<SecurityDriver>>& drivers() const { return drivers_; }
+  // The one-line warning channel given at construction (may be empty).
+  const std::function<void(const std::string&)>& warnings() const { return warn_; }
 
   void setHooks(ManagerHooks hooks) { hooks_ = std::move(hooks); }
   void setHostObjectRelease(HostObjectRelease release) { releaseHostObjects_ = std::move(release); }

@@ -9,6 +9,7 @@
 #include "secdriver/manager.h"
 #include "secdriver/planned_resource.h"
 #include "core/process_liveness.h"
+#include "core/security_models.h"
 #include "secdriver/safe_file.h"
 #include "xml/device.h"
 #include "xml/xml.h"
@@ -169,7 +170,7 @@ void SecurityManager::finishDiskDetach(const std::string& uuid, const Disk& disk
 
 std::vector<Error> SecurityManager::releaseDiskLocked(const std::string& uuid, const Disk& disk,
                                                       std::vector<std::string>& warnings) {
-  AuditGuest guest{"kvm", uuid, uuid};
+  AuditGuest guest{kFallbackDomainType, uuid, uuid};
   if (auto record = store_.findGuest(uuid)) guest = {record->domainType, record->name, uuid};
   std::vector<Error> failures;
   Domain one;

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/security_models.h"
 #include "alloc/guest_claims.h"
 #include "audit/audit.h"
 #include "secdriver/manager.h"
@@ -79,7 +80,7 @@ std::optional<uid_t> allocatedUidOf(const GuestRecord& record) {
   } catch (const Error&) {
     return std::nullopt;
   }
-  const Seclabel* dac = live.seclabelFor("dac");
+  const Seclabel* dac = live.seclabelFor(kDacModel);
   if (!dac || dac->type != SeclabelType::Dynamic || !dac->label) return std::nullopt;
   const uid_t uid = DacLabel::parse(*dac->label).uid;
   if (uid == 0) return std::nullopt;
@@ -168,11 +169,11 @@ void SecurityManager::restoreRemembered(const AuditGuest& guest,
     failure = e;
   }
   if (ownerDiffers)
-    audit(audit::resourceLabel(guest, AuditLabelChange::Restore, file.path(), "dac",
+    audit(audit::resourceLabel(guest, AuditLabelChange::Restore, file.path(), kDacModel,
                                DacLabel{now.st_uid, now.st_gid}.format(),
                                DacLabel{original.uid, original.gid}.format(), outcome));
   if (labelDiffers)
-    audit(audit::resourceLabel(guest, AuditLabelChange::Restore, file.path(), "selinux",
+    audit(audit::resourceLabel(guest, AuditLabelChange::Restore, file.path(), kSelinuxModel,
                                currentLabel ? std::optional<std::string_view>(*currentLabel)
                                             : std::nullopt,
                                original.selinuxLabel.value_or("?"), outcome));
@@ -195,7 +196,7 @@ void SecurityManager::restoreRemembered(const AuditGuest& guest,
 std::vector<Error> SecurityManager::undoGuestLocked(
     const std::string& uuid, std::vector<std::string>& warnings,
     std::optional<int64_t> intentToComplete) {
-  AuditGuest guest{"kvm", uuid, uuid};
+  AuditGuest guest{kFallbackDomainType, uuid, uuid};
   std::optional<uid_t> uid;
   if (auto record = store_.findGuest(uuid)) {
     guest = {record->domainType, record->name, uuid};

@@ -12,6 +12,7 @@
 #include "alloc/etcd/cluster_store.h"
 #include "audit/audit.h"
 #include "core/error.h"
+#include "core/security_models.h"
 #include "hotplug/guest_hotplug.h"
 #include "launcher/launch_cgroup.h"
 #include "tools/commands.h"
@@ -121,7 +122,7 @@ int recover(const GlobalOptions& global, const std::string& forgetHost) {
     session.audit->ensureUsable();
     auto forgotten = cluster->forgetHost(forgetHost);
     for (const auto& guest : forgotten) {
-      session.audit->write(audit::control({guest.domainType.empty() ? "kvm" : guest.domainType,
+      session.audit->write(audit::control({guest.domainType.empty() ? std::string(kFallbackDomainType) : guest.domainType,
                                            guest.name, guest.uuid},
                                           AuditControlOp::Stop, "host-forgotten", std::nullopt,
                                           AuditOutcome::Success));

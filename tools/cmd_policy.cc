@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "core/error.h"
+#include "core/security_models.h"
 #include "tools/policy_output.h"
 #include "tools/commands.h"
 #include "tools/session.h"
@@ -20,7 +21,7 @@ std::vector<GuestLabels> storeGuests(const GlobalOptions& global) {
   for (const auto& record : session.store->listGuests()) {
     if (record.liveXml.empty()) continue;
     Domain live = parseDomainXml(record.liveXml, XmlForm::Live);
-    const Seclabel* selinux = live.seclabelFor("selinux");
+    const Seclabel* selinux = live.seclabelFor(kSelinuxModel);
     if (!selinux || !selinux->label || !selinux->imagelabel) continue;
     guests.push_back({record.name, *selinux->label, *selinux->imagelabel});
   }

@@ -15,9 +15,6 @@ const char* toString(SeclabelType type) {
   return "dynamic";
 }
 
-namespace {
-
-// A model-specific override wins over one that applies to every model.
 const DeviceSeclabel* findDeviceSeclabel(const std::vector<DeviceSeclabel>& seclabels,
                                          const std::string& model) {
   const DeviceSeclabel* anyModel = nullptr;
@@ -27,8 +24,6 @@ const DeviceSeclabel* findDeviceSeclabel(const std::vector<DeviceSeclabel>& secl
   }
   return anyModel;
 }
-
-}  // namespace
 
 const DeviceSeclabel* DiskSource::seclabelFor(const std::string& model) const {
   return findDeviceSeclabel(seclabels, model);

@@ -42,6 +42,12 @@ struct DeviceSeclabel {
   bool operator==(const DeviceSeclabel&) const = default;
 };
 
+// The device-level override for `model` among `seclabels`: a
+// model-specific one wins over one that applies to every model; null when
+// none applies.
+const DeviceSeclabel* findDeviceSeclabel(const std::vector<DeviceSeclabel>& seclabels,
+                                         const std::string& model);
+
 enum class DiskSourceKind { File, Block };
 
 // One storage source: the top image of a disk or one layer of its backing chain.

@@ -3,6 +3,7 @@
 #include <unordered_set>
 
 #include "core/error.h"
+#include "core/security_models.h"
 #include "xml/labels.h"
 #include "xml/node_util.h"
 
@@ -73,7 +74,7 @@ Seclabel parseDomainSeclabel(pugi::xml_node node, XmlForm form) {
 
   // model='none' never carries labels. An inactive definition is coerced to
   // type none (libvirt: "fix older configurations"); live XML must say so.
-  if (seclabel.model == "none") {
+  if (seclabel.model == kNoneModel) {
     if (form == XmlForm::Inactive) {
       seclabel.type = SeclabelType::None;
       seclabel.relabel = false;
@@ -100,7 +101,7 @@ Seclabel parseDomainSeclabel(pugi::xml_node node, XmlForm form) {
   if (seclabel.type == SeclabelType::Dynamic) {
     seclabel.baselabel = optionalLabel(node, "baselabel", seclabel.model);
     // Stricter than libvirt, which keeps it and lets the DAC driver ignore it.
-    if (seclabel.baselabel && !seclabel.model.empty() && seclabel.model != "selinux") {
+    if (seclabel.baselabel && !seclabel.model.empty() && seclabel.model != kSelinuxModel) {
       failAt(node.child("baselabel"),
              "a base label is only supported by the selinux model, not " +
                  quote(seclabel.model));
@@ -112,9 +113,9 @@ Seclabel parseDomainSeclabel(pugi::xml_node node, XmlForm form) {
 }  // namespace
 
 void checkLabelForModel(std::string_view model, std::string_view text, std::string_view what) {
-  if (model == "selinux") {
+  if (model == kSelinuxModel) {
     SelinuxContext::parse(text);
-  } else if (model == "dac") {
+  } else if (model == kDacModel) {
     DacLabelSpec::parse(text);
   } else {
     checkLabelText(text, what);

@@ -128,9 +128,15 @@ TEST_F(StoreRecords, ForEachGuestVisitsEveryGuestInNameOrderWithEveryField) {
   running.pidStartTime = 99;
   store->putGuest(running);
   store->putGuest(guestRecord(kUuidB, "alpha"));
+  // The store numbers each instance (GuestRecord::generation): the
+  // expected records carry the numbers it gave.
+  GuestRecord alpha = guestRecord(kUuidB, "alpha");
+  alpha.generation = store->findGuest(kUuidB)->generation;
+  running.generation = store->findGuest(kUuidA)->generation;
+  EXPECT_NE(alpha.generation, running.generation);
   std::vector<GuestRecord> visited;
   store->forEachGuest([&](const GuestRecord& guest) { visited.push_back(guest); });
-  EXPECT_EQ(visited, (std::vector<GuestRecord>{guestRecord(kUuidB, "alpha"), running}));
+  EXPECT_EQ(visited, (std::vector<GuestRecord>{alpha, running}));
   EXPECT_EQ(visited, store->listGuests());
 }
 
