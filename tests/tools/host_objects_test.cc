@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cgroup/device_controller.h"
+#include "core/error.h"
 #include "fdpass/qmp_client.h"
 #include "tests/cgroup/test_support.h"
 #include "tests/net/netns.h"
@@ -121,6 +122,15 @@ class HostObjects : public ::testing::Test {
 
   std::string cgroupPath(const std::string& uuid) const {
     return std::string(kCgroupV1Mount) + "/" + parent_->name() + "/" + uuid;
+  }
+
+  // The guest cgroups (directories) under the test's parent.
+  std::vector<std::string> guestCgroups() const {
+    std::vector<std::string> names;
+    if (!std::filesystem::exists(parent_->path())) return names;  // seclabel makes it
+    for (const auto& entry : std::filesystem::directory_iterator(parent_->path()))
+      if (entry.is_directory()) names.push_back(entry.path().filename());
+    return names;
   }
 
   TempDir dir_;
@@ -385,6 +395,109 @@ TEST_F(HostObjects, GuestIsInItsCgroupBeforeExecAndReachesOnlyItsOwnBlockDevice)
     EXPECT_TRUE(loopAllowed);
   });
   ::chmod(other->path().c_str(), 0660);
+}
+
+// A <readonly/> disk is allowed `r`: the guest reads it, and opening it for
+// write is refused by the cgroup (the node is 0666, so DAC would allow it).
+TEST_F(HostObjects, AReadonlyBlockDiskIsReadableButTheCgroupRefusesOpeningItForWrite) {
+  std::string why;
+  auto disk = seclabel::testing::LoopDevice::attach(why);
+  if (!disk) GTEST_SKIP() << why;
+  ::chmod(disk->path().c_str(), 0666);
+  const std::string uuid = freshUuid();
+  writeGuest(dir_ / "g.xml", "cg-ro", uuid, {}, {{disk->path(), "vda", true}});
+  runInFreshNetns([&] {
+    mountCgroupDevices();
+    Finished done = seclabel(
+        {"run", dir_ / "g.xml", "--", "/bin/sh", "-c",
+         "stat -c %a " + disk->path() + "; "
+         "dd if=" + disk->path() + " of=/dev/null bs=512 count=1 2>/dev/null && echo ro-read; "
+         "dd if=/dev/zero of=" + disk->path() + " bs=512 count=1 conv=notrunc 2>&1; "
+         "dd if=/dev/zero of=" + disk->path() + " bs=512 count=1 conv=notrunc 2>/dev/null "
+         "&& echo ro-written; true"});
+    ASSERT_EQ(done.code(), 0) << done.err;
+    EXPECT_TRUE(contains(done.out, "666\n")) << "DAC allows writing: " << done.out;
+    EXPECT_TRUE(contains(done.out, "ro-read\n")) << done.out;
+    EXPECT_TRUE(contains(done.out, "failed to open '" + disk->path() +
+                                       "': Operation not permitted"))
+        << done.out;
+    EXPECT_FALSE(contains(done.out, "ro-written")) << done.out;
+    bool allowedReadOnly = false;
+    for (const auto& record : audited("cgroup", "allow")) {
+      if (record.value("path", "") != disk->path()) continue;
+      EXPECT_EQ(record.value("acl", ""), "r");
+      allowedReadOnly = true;
+    }
+    EXPECT_TRUE(allowedReadOnly);
+  });
+  ::chmod(disk->path().c_str(), 0660);
+}
+
+// /dev/zero is in the default device_acl; a config that leaves it out gets
+// EPERM on it while /dev/null (listed) still opens.
+TEST_F(HostObjects, DevZeroIsReadableByDefaultAndRefusedWhenDeviceAclLeavesItOut) {
+  const std::string probe =
+      "head -c1 /dev/zero | wc -c; head -c1 /dev/zero 2>&1 >/dev/null; "
+      "head -c1 /dev/null && echo null-ok";
+  {
+    const std::string uuid = freshUuid();
+    writeGuest(dir_ / "g.xml", "cg-zero", uuid, {});
+    runInFreshNetns([&] {
+      mountCgroupDevices();
+      Finished done = seclabel({"run", dir_ / "g.xml", "--", "/bin/sh", "-c", probe});
+      ASSERT_EQ(done.code(), 0) << done.err;
+      EXPECT_EQ(done.out, "1\nnull-ok\n");
+    });
+  }
+  writeConfigFile("auto", "[\"/dev/null\"]");
+  const std::string uuid = freshUuid();
+  writeGuest(dir_ / "g.xml", "cg-nozero", uuid, {});
+  runInFreshNetns([&] {
+    mountCgroupDevices();
+    Finished done = seclabel({"run", dir_ / "g.xml", "--", "/bin/sh", "-c", probe});
+    ASSERT_EQ(done.code(), 0) << done.err;
+    EXPECT_EQ(done.out.substr(0, 2), "0\n") << "nothing read: " << done.out;
+    EXPECT_TRUE(contains(done.out, "/dev/zero' for reading: Operation not permitted")) << done.out;
+    EXPECT_TRUE(contains(done.out, "null-ok\n")) << done.out;
+    for (const auto& record : audited("cgroup", "allow")) {
+      if (record.value("uuid", "") != uuid) continue;
+      EXPECT_NE(record.value("path", ""), "/dev/zero") << record.dump();
+    }
+  });
+}
+
+// A name is never a path: one with '/' (so any "../") is refused before
+// anything is made, and one that is only dots still gets a cgroup named from
+// its uuid, inside the parent.
+TEST_F(HostObjects, AGuestNameNeverReachesACgroupPath) {
+  runInFreshNetns([&] {
+    mountCgroupDevices();
+    for (const std::string& name :
+         std::vector<std::string>{"../../escape", "a/b", "../" + parent_->name()}) {
+      const std::string uuid = freshUuid();
+      writeGuest(dir_ / "g.xml", name, uuid, {});
+      Finished done = seclabel({"run", dir_ / "g.xml", "--", "/bin/true"});
+      EXPECT_EQ(done.code(), int(ExitCode::InvalidInput)) << name;
+      EXPECT_EQ(lineCount(done.err), 1) << done.err;
+      EXPECT_TRUE(contains(done.err, "cannot contain '/'")) << done.err;
+      EXPECT_EQ(guestCgroups(), std::vector<std::string>{}) << name;
+      EXPECT_TRUE(audited("cgroup", "deny").empty()) << name;
+    }
+    EXPECT_FALSE(std::filesystem::exists(std::string(kCgroupV1Mount) + "/escape"));
+    const std::string uuid = freshUuid();
+    writeGuest(dir_ / "g.xml", "..", uuid, {});
+    Finished done = seclabel(
+        {"run", dir_ / "g.xml", "--", "/bin/sh", "-c", "grep :devices: /proc/self/cgroup"});
+    ASSERT_EQ(done.code(), 0) << done.err;
+    EXPECT_TRUE(std::regex_match(done.out, std::regex("[0-9]+:devices:/" + parent_->name() + "/" +
+                                                      uuid + "\n")))
+        << done.out;
+    EXPECT_EQ(guestCgroups(), std::vector<std::string>{}) << "removed at stop";
+    auto denies = audited("cgroup", "deny");
+    ASSERT_EQ(denies.size(), 1u);
+    EXPECT_EQ(denies[0]["cgroup"], cgroupPath(uuid));
+    EXPECT_EQ(denies[0]["vm"], "..");
+  });
 }
 
 TEST_F(HostObjects, DominfoAndListJsonShowTheCgroupPathAndRestoreRemovesIt) {
