@@ -500,6 +500,77 @@ TEST_F(HostObjects, AGuestNameNeverReachesACgroupPath) {
   });
 }
 
+// Two guests run at once, each under its own `seclabel run`: each reaches its
+// own loop device and gets EPERM on the other's (both nodes 0666, so only
+// the cgroups refuse). Each probes only once both are in their cgroups.
+TEST_F(HostObjects, TwoGuestsAtOnceEachReachOnlyTheirOwnLoopDevice) {
+  std::string why;
+  auto diskA = seclabel::testing::LoopDevice::attach(why);
+  if (!diskA) GTEST_SKIP() << why;
+  auto diskB = seclabel::testing::LoopDevice::attach(why);
+  if (!diskB) GTEST_SKIP() << why;
+  ::chmod(diskA->path().c_str(), 0666);
+  ::chmod(diskB->path().c_str(), 0666);
+  const std::string uuidA = freshUuid(), uuidB = freshUuid();
+  writeGuest(dir_ / "a.xml", "cg-two-a", uuidA, {}, {{diskA->path(), "vda"}});
+  writeGuest(dir_ / "b.xml", "cg-two-b", uuidB, {}, {{diskB->path(), "vda"}});
+  const std::string barrier = dir_ / "barrier";
+  ::mkdir(barrier.c_str(), 0777);
+  auto script = [&](const std::string& self, const std::string& peer, const std::string& own,
+                    const std::string& other) {
+    return "touch " + barrier + "/" + self + "; n=0; while [ ! -e " + barrier + "/" + peer +
+           " ] && [ $n -lt 400 ]; do sleep 0.05; n=$((n+1)); done; "
+           "grep :devices: /proc/self/cgroup; "
+           "dd if=" + own + " of=/dev/null bs=512 count=1 2>/dev/null && echo own-read; "
+           "dd if=/dev/zero of=" + own + " bs=512 count=1 conv=notrunc 2>/dev/null && echo own-write; "
+           "dd if=" + other + " of=/dev/null bs=512 count=1 2>&1; "
+           "dd if=/dev/zero of=" + other + " bs=512 count=1 conv=notrunc 2>&1; "
+           "echo done; exec sleep 600";
+  };
+  runInFreshNetns([&] {
+    mountCgroupDevices();
+    // The guests' uids must be able to leave their marks.
+    ASSERT_EQ(::chmod(barrier.c_str(), 0777), 0);
+    Child a(seclabelArgv(config_, state_, {"run", dir_ / "a.xml", "--", "/bin/sh", "-c",
+                                           script("a", "b", diskA->path(), diskB->path())}));
+    Child b(seclabelArgv(config_, state_, {"run", dir_ / "b.xml", "--", "/bin/sh", "-c",
+                                           script("b", "a", diskB->path(), diskA->path())}));
+    ASSERT_TRUE(a.waitForLine("done", 30000));
+    ASSERT_TRUE(b.waitForLine("done", 30000));
+    // Both are live at once, each in its own cgroup.
+    auto guests = listGuests(config_, state_);
+    ASSERT_FALSE(findGuest(guests, uuidA).is_null());
+    ASSERT_FALSE(findGuest(guests, uuidB).is_null());
+    EXPECT_TRUE(std::filesystem::is_directory(cgroupPath(uuidA)));
+    EXPECT_TRUE(std::filesystem::is_directory(cgroupPath(uuidB)));
+    for (const auto& [guestUuid, sleeper] :
+         {std::pair{uuidA, findGuest(guests, uuidA)["pid"].get<pid_t>()},
+          std::pair{uuidB, findGuest(guests, uuidB)["pid"].get<pid_t>()}}) {
+      std::ifstream procs(cgroupPath(guestUuid) + "/cgroup.procs");
+      std::string pids((std::istreambuf_iterator<char>(procs)), {});
+      EXPECT_TRUE(contains("\n" + pids, "\n" + std::to_string(sleeper) + "\n")) << pids;
+      ::kill(sleeper, SIGTERM);
+    }
+    Finished doneA = a.wait(), doneB = b.wait();
+    for (const auto& [done, uuid, own, other] :
+         {std::tuple{&doneA, uuidA, diskA->path(), diskB->path()},
+          std::tuple{&doneB, uuidB, diskB->path(), diskA->path()}}) {
+      const std::string& out = done->out;
+      EXPECT_TRUE(contains(out, ":devices:/" + parent_->name() + "/" + uuid + "\n")) << out;
+      EXPECT_TRUE(contains(out, "own-read\n")) << out;
+      EXPECT_TRUE(contains(out, "own-write\n")) << out;
+      EXPECT_TRUE(contains(out, "failed to open '" + other + "': Operation not permitted"))
+          << out;
+      EXPECT_EQ(out.find("failed to open '" + own + "'"), std::string::npos) << out;
+    }
+    EXPECT_FALSE(std::filesystem::exists(cgroupPath(uuidA)));
+    EXPECT_FALSE(std::filesystem::exists(cgroupPath(uuidB)));
+    EXPECT_TRUE(listGuests(config_, state_).empty());
+  });
+  ::chmod(diskA->path().c_str(), 0660);
+  ::chmod(diskB->path().c_str(), 0660);
+}
+
 TEST_F(HostObjects, DominfoAndListJsonShowTheCgroupPathAndRestoreRemovesIt) {
   const std::string uuid = freshUuid();
   writeGuest(dir_ / "g.xml", "cg-info", uuid, {});
