@@ -9,6 +9,7 @@
  *                               slave (the pty major rule); "pty ok|..."
  *   cgroup                      "cgroup " and /proc/self/cgroup, lines
  *                               joined by ';'
+ *   ids                         "ids uid=R/E/S gid=R/E/S" (who opened)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -78,10 +79,20 @@ static void probeCgroup(void) {
   printf("\n");
 }
 
+static void probeIds(void) {
+  uid_t ruid, euid, suid;
+  gid_t rgid, egid, sgid;
+  getresuid(&ruid, &euid, &suid);
+  getresgid(&rgid, &egid, &sgid);
+  printf("ids uid=%u/%u/%u gid=%u/%u/%u\n", (unsigned)ruid, (unsigned)euid, (unsigned)suid,
+         (unsigned)rgid, (unsigned)egid, (unsigned)sgid);
+}
+
 int main(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "pty") == 0) probePty();
     else if (strcmp(argv[i], "cgroup") == 0) probeCgroup();
+    else if (strcmp(argv[i], "ids") == 0) probeIds();
     else probeOpen(argv[i]);
   }
   return 0;

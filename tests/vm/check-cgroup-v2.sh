@@ -5,6 +5,7 @@
 set -u
 log=$1
 uuid=6d1c5a9e-2b7f-4c1e-9f0a-1d2e3f4a5b6c
+exec_uuid=3f6b2d8c-7a41-4e95-b0c2-5d8e9f1a2b3c
 markers=$(grep -a 'SECLABEL-VM:' "$log" | tr -d '\r' | sed 's/^.*SECLABEL-VM: //')
 has() { printf '%s\n' "$markers" | grep -q -- "$1"; }
 incomplete=0 failed=0
@@ -33,6 +34,27 @@ expect '^acl r:/dev/zero EPERM' 'the guest gets EPERM opening /dev/zero'
 expect '^exit 0' 'the guest process exited normally'
 expect '^removed' 'the cgroup was removed after the guest exited'
 expect '^left 0' 'nothing is left under the parent'
+# Through the launcher: `seclabel exec`, [cgroup] devices = "required",
+# parent = "machine.slice/seclabel", device_acl = ["/dev/null"].
+exec_cgroup=/sys/fs/cgroup/machine.slice/seclabel/$exec_uuid
+guest_id='1879[0-9]\{6\}'
+expect "^exec ids uid=$guest_id/$guest_id/$guest_id gid=$guest_id/$guest_id/$guest_id$" \
+  'seclabel exec ran the probe as a guest uid and gid (dac), not root'
+expect "^exec cgroup 0::/machine.slice/seclabel/$exec_uuid;$" \
+  'seclabel exec put the guest in its cgroup under the configured parent'
+expect '^exec r:/dev/null ok' 'the seclabel guest reads /dev/null'
+expect '^exec rw:/dev/null ok' 'the seclabel guest opens /dev/null for writing'
+expect '^exec r:/dev/zero EPERM' 'the seclabel guest gets EPERM opening /dev/zero'
+expect "^exec-audit .*\"reason\":\"deny\",\"vm\":\"cgroupguest\",\"uuid\":\"$exec_uuid\",\"cgroup\":\"$exec_cgroup\",\"class\":\"all\",\"res\":\"success\"" \
+  'seclabel audited the deny-all of its guest cgroup'
+expect "^exec-audit .*\"reason\":\"allow\",.*\"cgroup\":\"$exec_cgroup\",\"class\":\"path\",\"path\":\"/dev/null\",\"rdev\":\"01:03\",\"acl\":\"rw\",\"res\":\"success\"" \
+  'seclabel audited /dev/null allowed in its guest cgroup'
+expect '^exec restore-exit 0' 'seclabel restore of the guest succeeded'
+expect '^exec left 0' 'the restore removed the guest cgroup'
+expect "^exec-off ids uid=$guest_id/" 'control: with devices = "off" the probe still runs as a guest uid'
+expect '^exec-off cgroup 0::/;$' 'control: with devices = "off" the guest is in no cgroup of seclabel'
+expect '^exec-off r:/dev/zero ok' 'control: with devices = "off" the same guest opens /dev/zero'
+expect '^exec-off restore-exit 0' 'control: seclabel restore after it succeeded'
 [ $incomplete -eq 1 ] && exit 2
 if [ $failed -eq 1 ]; then
   echo "cgroup v2 device ACL FAILED (console log: $log)"

@@ -80,7 +80,7 @@ write_config /run/sl/off.toml off
 exec_probe() {
   (exec seclabel --config "$1" --state-dir /run/sl/state \
     exec /run/sl/guest.xml -- /bin/cgroup_device_probe \
-    r:/dev/null rw:/dev/null r:/dev/zero cgroup </dev/null
+    ids r:/dev/null rw:/dev/null r:/dev/zero cgroup </dev/null
   ) | sed "s/^/SECLABEL-VM: $2 /"
   seclabel --config "$1" --state-dir /run/sl/state restore cgroupguest >/dev/null
   marker "$2 restore-exit $?"
