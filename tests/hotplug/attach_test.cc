@@ -276,6 +276,45 @@ TEST_F(Attach, KilledAtEachStepRecoverLeavesNothingBehind) {
   }
 }
 
+// Two attach/detach on one guest never interleave: while one is between
+// its QMP steps, a second attach or a detach of the guest fails at once
+// with exit 3 and one line, changing nothing; once the first is gone (here
+// SIGKILLed, its intent settled by recover) the next one goes ahead. The
+// guest's claim plays no part: the cgroup test attaches to a guest whose
+// `seclabel run` holds it.
+TEST_F(Attach, ASecondAttachOrDetachWhileOneIsInProgressIsExit3) {
+  startQemu();
+  makeImage(dir_ / "second.qcow2");
+  writeText(dir_ / "second.xml", diskXml(dir_ / "second.qcow2", "sdc"));
+  const Look secondBefore = lookOf(dir_ / "second.qcow2");
+  ::setenv("SECLABEL_TEST_HOTPLUG_STOP_AT", "device_add", 1);
+  {
+    Child first(seclabelArgv(config_, state_, {"attach", "hp", dir_ / "disk.xml", "--qmp", qmp()}));
+    ::unsetenv("SECLABEL_TEST_HOTPLUG_STOP_AT");
+    ASSERT_TRUE(first.waitForLine("stopped at device_add"));
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"attach", "hp", dir_ / "second.xml", "--qmp", qmp()},
+          std::vector<std::string>{"detach", "hp", "--target", "sdb", "--qmp", qmp()},
+          std::vector<std::string>{"attach", uuid_, dir_ / "second.xml", "--qmp", qmp()}}) {
+      SCOPED_TRACE(args[0] + " " + args[1]);
+      Finished second = run(args);
+      EXPECT_EQ(second.code(), 3) << second.err;
+      EXPECT_EQ(second.err, "seclabel: guest hp: another attach or detach is in progress\n");
+    }
+    EXPECT_EQ(lookOf(dir_ / "second.qcow2"), secondBefore);
+    EXPECT_TRUE(disksInStore().empty());
+    ::kill(first.pid(), SIGKILL);
+    first.wait();
+  }
+  ASSERT_EQ(run({"recover"}).code(), 0);
+  expectQemuHasNothing();
+  Finished next = run({"attach", "hp", dir_ / "second.xml", "--qmp", qmp()});
+  ASSERT_EQ(next.code(), 0) << next.err;
+  EXPECT_EQ(disksInStore(), std::vector<std::string>{"sdc"});
+  ASSERT_EQ(run({"detach", "hp", "--target", "sdc", "--qmp", qmp()}).code(), 0);
+  EXPECT_EQ(lookOf(dir_ / "second.qcow2"), secondBefore);
+}
+
 // SIGKILL `seclabel detach` before device_del (QEMU keeps the disk: recover
 // leaves it with the guest, labeled) and after QEMU let go (recover finishes
 // the detach: the file restored, the live XML without the disk).
