@@ -17,6 +17,7 @@
 
 #include <gtest/gtest.h>
 
+#include "alloc/store.h"
 #include "fdpass/qmp_client.h"
 #include "tests/fdpass/e2e_fdpass_support.h"
 #include "tests/fdpass/test_support.h"
@@ -465,6 +466,7 @@ TEST_F(Attach, AnInterfaceDetachKilledAtEachStepRecoverLeavesNothingBehind) {
         EXPECT_NE(infoNetwork(*monitor_).find("hostua-net1"), std::string::npos);
         EXPECT_TRUE(testing::linkExists("hpt0"));
         EXPECT_EQ(qemuFds().count("/dev/net/tun"), 1u);
+        EXPECT_TRUE(openSqliteStore(state_)->macAddressTaken("52:54:00:aa:bb:09", freshUuid()));
         ASSERT_EQ(guest().at("devices").at("interfaces").size(), 1u);
         EXPECT_EQ(guest().at("devices").at("interfaces")[0].at("alias"), "ua-net1");
       } else {
@@ -475,6 +477,9 @@ TEST_F(Attach, AnInterfaceDetachKilledAtEachStepRecoverLeavesNothingBehind) {
         EXPECT_FALSE(testing::linkExists("hpt0"));
         EXPECT_EQ(qemuFds().count("/dev/net/tun"), 0u);
         EXPECT_TRUE(guest().at("devices").at("interfaces").empty());
+        // Its MAC is no longer the guest's: free for any other guest.
+        EXPECT_FALSE(openSqliteStore(state_)->macAddressTaken("52:54:00:aa:bb:09",
+                                                               freshUuid()));
       }
     }
     // Nothing is left pending: a second recover has nothing to do.
