@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -71,6 +73,29 @@ HotplugStepHook withStopHook(const HotplugStepHook& hook) {
       for (;;) ::pause();
     }
     if (hook) hook(step);
+  };
+}
+
+// The test seam of the MAC tests: SECLABEL_TEST_HOTPLUG_MAC_TAILS="000001
+// 000002" (six hex digits each) are the tails of the MACs an attach draws,
+// in turn and over again, instead of random ones, so a test can make it
+// draw a taken one first (or only taken ones).
+RandomBytes macRandomBytes() {
+  const char* tails = std::getenv("SECLABEL_TEST_HOTPLUG_MAC_TAILS");
+  if (!tails || !*tails) return systemRandomBytes();
+  auto next = std::make_shared<std::istringstream>(tails);
+  return [next](std::span<std::uint8_t> out) {
+    std::string tail;
+    if (!(*next >> tail)) {
+      next->clear();
+      next->seekg(0);
+      *next >> tail;
+    }
+    if (tail.size() != 2 * out.size())
+      throw Error(ExitCode::Failed, "SECLABEL_TEST_HOTPLUG_MAC_TAILS: '" + tail +
+                                        "' is not six hex digits");
+    for (std::size_t i = 0; i < out.size(); ++i)
+      out[i] = static_cast<std::uint8_t>(std::stoul(tail.substr(2 * i, 2), nullptr, 16));
   };
 }
 
@@ -235,12 +260,15 @@ void attachInterface(SecurityManager& manager, AuditLog* audit, const std::strin
   const std::string alias = device.alias.value_or(freeAlias(live));
   if (live.interfaceByAlias(alias))
     throw Error::invalidInput("guest " + record.name + " already has an interface " + alias);
-  MacAddress mac = interface.mac.value_or(generateMacAddress(
-      systemRandomBytes(), [&](const MacAddress& candidate) {
-        for (const Interface& other : live.interfaces)
-          if (other.mac == candidate) return true;
-        return false;
-      }));
+  // A generated MAC is new to every guest of the store, as prepare's are.
+  const bool generatedMac = !interface.mac;
+  auto taken = [&](const MacAddress& candidate) {
+    for (const Interface& other : live.interfaces)
+      if (other.mac == candidate) return true;
+    return manager.macTakenByAnotherGuest(candidate, record.uuid);
+  };
+  const MacAddress mac =
+      generatedMac ? generateMacAddress(macRandomBytes(), taken) : *interface.mac;
   NicForQemu nic;
   nic.deviceId = alias;
   nic.netdevId = netdevIdFor(alias);
@@ -286,7 +314,7 @@ void attachInterface(SecurityManager& manager, AuditLog* audit, const std::strin
     const std::string liveXml =
         interfaceXmlWith(device.xml, nic.mac, alias, opened->link().name);
     payload["xml"] = liveXml;
-    intent = manager.beginInterfaceAttach(record, payload.dump());
+    intent = manager.beginInterfaceAttach(record, payload.dump(), nic.mac, generatedMac);
     QmpClient qmp = QmpClient::connect(options.qmpSocket, options.timeout);
     attachNicToQemu(qmp, nic, hook);
     if (hook) hook("commit");
@@ -309,9 +337,9 @@ void attachInterface(SecurityManager& manager, AuditLog* audit, const std::strin
     opened->commit();
     opened->closeFds();
   } catch (const Error&) {
-    // The intent completes (abandonDetach only completes it): the link
-    // goes with `opened`, QEMU took nothing.
-    if (intent && !qemuKeepsIt) manager.abandonDetach(*intent);
+    // The intent completes and the MAC is free again: the link goes with
+    // `opened`, QEMU took nothing.
+    if (intent && !qemuKeepsIt) manager.abortInterfaceAttach(record.uuid, *intent);
     write(audit, audit::netInterface(who, AuditNetChange::Attach, nic.mac, AuditOutcome::Failure));
     throw;
   }

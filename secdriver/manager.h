@@ -204,10 +204,19 @@ class SECLABEL_API SecurityManager {
   void abandonDetach(int64_t intent);
   // Interfaces: seclabel labels no file of theirs (net/ opens and labels
   // the devices), so only the intent and the live XML change here.
-  int64_t beginInterfaceAttach(const GuestRecord& record, const std::string& payloadJson);
+  // The MAC is the guest's from the intent's commit on (recordGuestMacs),
+  // so no prepare or attach of another guest generates it meanwhile; a
+  // generated one another guest took since it was chosen is refused (exit
+  // 3, nothing recorded). Commit, abort, detach and recover record the
+  // live XML's MACs again, so an interface that is gone frees its MAC.
+  int64_t beginInterfaceAttach(const GuestRecord& record, const std::string& payloadJson,
+                               const std::string& mac, bool generatedMac);
   void commitInterfaceAttach(const std::string& uuid, int64_t intent,
                              const std::string& deviceXml);
+  void abortInterfaceAttach(const std::string& uuid, int64_t intent);
   void finishInterfaceDetach(const std::string& uuid, const std::string& alias, int64_t intent);
+  // Whether a guest other than `exceptUuid` has `mac` (for generating one).
+  bool macTakenByAnotherGuest(const MacAddress& mac, const std::string& exceptUuid);
   // What recover asks about an Attach or Detach intent whose process died:
   // whether QEMU has the device now (having removed whatever half-added
   // part of it it found when it has not). Set by the hot-plug layer; unset,
@@ -227,6 +236,9 @@ class SECLABEL_API SecurityManager {
   std::vector<PlannedResource> planResources(Domain& domain, const Owner& owner);
   void labelResources(Domain& domain, const Owner& owner, std::vector<PlannedResource>& planned);
   void assignGuestInterfaces(Domain& domain);
+  // The guest's MACs in the store: those of its live XML (plus `extra`).
+  void recordLiveMacsLocked(const std::string& uuid, const Domain& live,
+                            const std::optional<std::string>& extra = std::nullopt);
   void recoverHostObjectsOfForgottenGuests(std::vector<std::string>& report);
   void serveByFdPassing(const Owner& owner, const GuestResource& resource,
                         const std::string& path);

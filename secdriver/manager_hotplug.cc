@@ -114,10 +114,41 @@ int64_t SecurityManager::beginDetach(const GuestRecord& record, const std::strin
 
 void SecurityManager::abandonDetach(int64_t intent) { store_.completeIntent(intent); }
 
+void SecurityManager::recordLiveMacsLocked(const std::string& uuid, const Domain& live,
+                                           const std::optional<std::string>& extra) {
+  std::vector<std::string> macs;
+  for (const Interface& interface : live.interfaces)
+    if (interface.mac) macs.push_back(interface.mac->format());
+  if (extra) macs.push_back(*extra);
+  store_.recordGuestMacs(uuid, macs);
+}
+
+bool SecurityManager::macTakenByAnotherGuest(const MacAddress& mac, const std::string& exceptUuid) {
+  return store_.macAddressTaken(mac.format(), exceptUuid);
+}
+
 int64_t SecurityManager::beginInterfaceAttach(const GuestRecord& record,
-                                              const std::string& payloadJson) {
+                                              const std::string& payloadJson,
+                                              const std::string& mac, bool generatedMac) {
   requireAuditBeforeChanges();
-  return store_.recordIntent(record.uuid, IntentKind::Attach, hotplugPayload(payloadJson));
+  auto transaction = store_.begin();
+  const GuestRecord current = requireGuest(record.uuid);
+  if (generatedMac && store_.macAddressTaken(mac, record.uuid))
+    throw Error::conflict("MAC " + mac + " was given to another guest meanwhile: "
+                          "attach again for a new one");
+  int64_t intent =
+      store_.recordIntent(record.uuid, IntentKind::Attach, hotplugPayload(payloadJson));
+  recordLiveMacsLocked(record.uuid, parseDomainXml(current.liveXml, XmlForm::Live), mac);
+  transaction->commit();
+  return intent;
+}
+
+void SecurityManager::abortInterfaceAttach(const std::string& uuid, int64_t intent) {
+  auto transaction = store_.begin();
+  if (auto record = store_.findGuest(uuid))
+    recordLiveMacsLocked(uuid, parseDomainXml(record->liveXml, XmlForm::Live));
+  store_.completeIntent(intent);
+  transaction->commit();
 }
 
 void SecurityManager::commitInterfaceAttach(const std::string& uuid, int64_t intent,
@@ -127,6 +158,7 @@ void SecurityManager::commitInterfaceAttach(const std::string& uuid, int64_t int
   Domain live = parseDomainXml(domainXmlWithDevice(record.liveXml, deviceXml), XmlForm::Live);
   record.liveXml = formatDomainXml(live, XmlForm::Live);
   store_.updateGuest(record);
+  recordLiveMacsLocked(uuid, live);
   store_.completeIntent(intent);
   transaction->commit();
 }
@@ -139,6 +171,7 @@ void SecurityManager::finishInterfaceDetach(const std::string& uuid, const std::
       parseDomainXml(domainXmlWithoutInterface(record.liveXml, alias), XmlForm::Live);
   record.liveXml = formatDomainXml(live, XmlForm::Live);
   store_.updateGuest(record);
+  recordLiveMacsLocked(uuid, live);
   store_.completeIntent(intent);
   transaction->commit();
 }
@@ -239,11 +272,14 @@ std::vector<Error> SecurityManager::recoverHotplugLocked(const Intent& intent,
       Domain live = parseDomainXml(domainXmlWithDevice(record->liveXml, xml), XmlForm::Live);
       record->liveXml = formatDomainXml(live, XmlForm::Live);
       store_.updateGuest(*record);
+      recordLiveMacsLocked(record->uuid, live);
       report.push_back("kept the interrupted attach of " + what + " of guest " + record->name +
                        ": QEMU has it");
     } else {
       if (device.kind == DeviceKind::Disk)
         failures = releaseDiskLocked(record->uuid, device.disk, warnings);
+      else  // the MAC the attach reserved is free again
+        recordLiveMacsLocked(record->uuid, parseDomainXml(record->liveXml, XmlForm::Live));
       report.push_back("undid the interrupted attach of " + what + " of guest " + record->name);
     }
   } else {
@@ -261,8 +297,10 @@ std::vector<Error> SecurityManager::recoverHotplugLocked(const Intent& intent,
         std::string without = device.kind == DeviceKind::Disk
                                   ? domainXmlWithoutDisk(record->liveXml, device.disk.target)
                                   : domainXmlWithoutInterface(record->liveXml, *device.alias);
-        record->liveXml = formatDomainXml(parseDomainXml(without, XmlForm::Live), XmlForm::Live);
+        const Domain remaining = parseDomainXml(without, XmlForm::Live);
+        record->liveXml = formatDomainXml(remaining, XmlForm::Live);
         store_.updateGuest(*record);
+        recordLiveMacsLocked(record->uuid, remaining);
       }
       report.push_back("finished the interrupted detach of " + what + " of guest " +
                        record->name);

@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "hotplug/guest_hotplug.h"
+#include "hotplug/hotplug_lock.h"
 #include "tools/commands.h"
 #include "tools/session.h"
 #include "xml/device.h"
@@ -44,7 +45,11 @@ int attach(const GlobalOptions& global, const HotplugArgs& args) {
   DeviceElement device = parseDeviceFile(args.deviceFile);  // bad XML: exit 2, nothing opened
   Session session = openSession(global, SessionKind::Mutating);
   session.manager->setHotplugSettle(settleHotplugIntent);
-  attachDevice(*session.manager, session.audit.get(), args.guest, device, optionsOf(args));
+  GuestRecord record = session.manager->requireGuest(args.guest);
+  // Not the guest's claim (its `run` launcher holds that while it runs): the
+  // guest's hotplug lock, so two attach/detach never interleave on it.
+  HotplugLock one = HotplugLock::take(*session.stateDirectory, record.uuid, record.name);
+  attachDevice(*session.manager, session.audit.get(), record.uuid, device, optionsOf(args));
   return 0;
 }
 
@@ -69,6 +74,8 @@ int detach(const GlobalOptions& global, const HotplugArgs& args) {
   Session session = openSession(global, SessionKind::Mutating);
   session.manager->setHotplugSettle(settleHotplugIntent);
   GuestRecord record = session.manager->requireGuest(args.guest);
+  HotplugLock one = HotplugLock::take(*session.stateDirectory, record.uuid, record.name);
+  record = session.manager->requireGuest(record.uuid);  // as the lock's holder sees it
   // What the guest has, as the live XML recorded it at attach.
   DeviceElement device = deviceFromLiveXml(record, target, alias);
   detachDevice(*session.manager, session.audit.get(), record.uuid, device, optionsOf(args));

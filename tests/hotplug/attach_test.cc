@@ -17,6 +17,7 @@
 
 #include <gtest/gtest.h>
 
+#include "alloc/store.h"
 #include "fdpass/qmp_client.h"
 #include "tests/fdpass/e2e_fdpass_support.h"
 #include "tests/fdpass/test_support.h"
@@ -51,6 +52,12 @@ Look lookOf(const std::string& path) {
   ssize_t n = ::getxattr(path.c_str(), "security.selinux", value, sizeof value);
   if (n >= 0) look.label = std::string(value, static_cast<std::size_t>(n));
   return look;
+}
+
+int lineCount(const std::string& text) {
+  int lines = 0;
+  for (char c : text) lines += c == '\n';
+  return lines;
 }
 
 void writeText(const std::string& path, const std::string& text) {
@@ -270,6 +277,45 @@ TEST_F(Attach, KilledAtEachStepRecoverLeavesNothingBehind) {
   }
 }
 
+// Two attach/detach on one guest never interleave: while one is between
+// its QMP steps, a second attach or a detach of the guest fails at once
+// with exit 3 and one line, changing nothing; once the first is gone (here
+// SIGKILLed, its intent settled by recover) the next one goes ahead. The
+// guest's claim plays no part: the cgroup test attaches to a guest whose
+// `seclabel run` holds it.
+TEST_F(Attach, ASecondAttachOrDetachWhileOneIsInProgressIsExit3) {
+  startQemu();
+  makeImage(dir_ / "second.qcow2");
+  writeText(dir_ / "second.xml", diskXml(dir_ / "second.qcow2", "sdc"));
+  const Look secondBefore = lookOf(dir_ / "second.qcow2");
+  ::setenv("SECLABEL_TEST_HOTPLUG_STOP_AT", "device_add", 1);
+  {
+    Child first(seclabelArgv(config_, state_, {"attach", "hp", dir_ / "disk.xml", "--qmp", qmp()}));
+    ::unsetenv("SECLABEL_TEST_HOTPLUG_STOP_AT");
+    ASSERT_TRUE(first.waitForLine("stopped at device_add"));
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"attach", "hp", dir_ / "second.xml", "--qmp", qmp()},
+          std::vector<std::string>{"detach", "hp", "--target", "sdb", "--qmp", qmp()},
+          std::vector<std::string>{"attach", uuid_, dir_ / "second.xml", "--qmp", qmp()}}) {
+      SCOPED_TRACE(args[0] + " " + args[1]);
+      Finished second = run(args);
+      EXPECT_EQ(second.code(), 3) << second.err;
+      EXPECT_EQ(second.err, "seclabel: guest hp: another attach or detach is in progress\n");
+    }
+    EXPECT_EQ(lookOf(dir_ / "second.qcow2"), secondBefore);
+    EXPECT_TRUE(disksInStore().empty());
+    ::kill(first.pid(), SIGKILL);
+    first.wait();
+  }
+  ASSERT_EQ(run({"recover"}).code(), 0);
+  expectQemuHasNothing();
+  Finished next = run({"attach", "hp", dir_ / "second.xml", "--qmp", qmp()});
+  ASSERT_EQ(next.code(), 0) << next.err;
+  EXPECT_EQ(disksInStore(), std::vector<std::string>{"sdc"});
+  ASSERT_EQ(run({"detach", "hp", "--target", "sdc", "--qmp", qmp()}).code(), 0);
+  EXPECT_EQ(lookOf(dir_ / "second.qcow2"), secondBefore);
+}
+
 // SIGKILL `seclabel detach` before device_del (QEMU keeps the disk: recover
 // leaves it with the guest, labeled) and after QEMU let go (recover finishes
 // the detach: the file restored, the live XML without the disk).
@@ -386,6 +432,130 @@ TEST_F(Attach, AnInterfaceAttachKilledAtEachStepLeavesNothingBehind) {
       EXPECT_EQ(qemuFds().count("/dev/net/tun"), 0u);
     }
   });
+}
+
+// SIGKILL `seclabel detach` of an interface before device_del (QEMU keeps
+// the NIC: recover leaves it with the guest, tap and all) and after QEMU let
+// go (recover finishes the detach: no netdev, no tap fd in QEMU, no link, the
+// store without the interface), in a network namespace of the test's own.
+TEST_F(Attach, AnInterfaceDetachKilledAtEachStepRecoverLeavesNothingBehind) {
+  if (auto reason = testing::netnsUnavailableReason(); !reason.empty()) GTEST_SKIP() << reason;
+  startQemu({"-device", "qemu-xhci,id=xhci0"});
+  writeText(dir_ / "nic.xml",
+            "<interface type='ethernet'>\n  <mac address='52:54:00:aa:bb:09'/>\n"
+            "  <target dev='hpt0'/>\n  <model type='usb-net'/>\n"
+            "  <alias name='ua-net1'/>\n</interface>\n");
+  const std::string before = infoNetwork(*monitor_);
+  testing::runInFreshNetns([&] {
+    ASSERT_EQ(run({"attach", "hp", dir_ / "nic.xml", "--qmp", qmp()}).code(), 0);
+    for (std::string step : {"device_del", "restore"}) {
+      SCOPED_TRACE(step);
+      ::setenv("SECLABEL_TEST_HOTPLUG_STOP_AT", step.c_str(), 1);
+      {
+        Child detach(seclabelArgv(config_, state_,
+                                  {"detach", "hp", "--alias", "ua-net1", "--qmp", qmp()}));
+        ::unsetenv("SECLABEL_TEST_HOTPLUG_STOP_AT");
+        ASSERT_TRUE(detach.waitForLine("stopped at " + step));
+        ::kill(detach.pid(), SIGKILL);
+        detach.wait();
+      }
+      Finished recovered = run({"recover"});
+      ASSERT_EQ(recovered.code(), 0) << recovered.err;
+      if (step == "device_del") {
+        EXPECT_NE(recovered.out.find("QEMU still has it"), std::string::npos) << recovered.out;
+        EXPECT_NE(infoNetwork(*monitor_).find("hostua-net1"), std::string::npos);
+        EXPECT_TRUE(testing::linkExists("hpt0"));
+        EXPECT_EQ(qemuFds().count("/dev/net/tun"), 1u);
+        EXPECT_TRUE(openSqliteStore(state_)->macAddressTaken("52:54:00:aa:bb:09", freshUuid()));
+        ASSERT_EQ(guest().at("devices").at("interfaces").size(), 1u);
+        EXPECT_EQ(guest().at("devices").at("interfaces")[0].at("alias"), "ua-net1");
+      } else {
+        EXPECT_NE(recovered.out.find("finished the interrupted detach of interface ua-net1"),
+                  std::string::npos)
+            << recovered.out;
+        EXPECT_EQ(infoNetwork(*monitor_), before);
+        EXPECT_FALSE(testing::linkExists("hpt0"));
+        EXPECT_EQ(qemuFds().count("/dev/net/tun"), 0u);
+        EXPECT_TRUE(guest().at("devices").at("interfaces").empty());
+        // Its MAC is no longer the guest's: free for any other guest.
+        EXPECT_FALSE(openSqliteStore(state_)->macAddressTaken("52:54:00:aa:bb:09",
+                                                               freshUuid()));
+      }
+    }
+    // Nothing is left pending: a second recover has nothing to do.
+    Finished again = run({"recover"});
+    ASSERT_EQ(again.code(), 0) << again.err;
+    EXPECT_EQ(again.out.find("interrupted"), std::string::npos) << again.out;
+  });
+}
+
+// A MAC the attach generates is new to every guest of the store, as
+// prepare's are, and is the guest's only while the interface is: the attach
+// is made to draw the other guest's MAC first, then a detached one.
+TEST_F(Attach, AGeneratedMacIsNewToEveryGuestAndFreeAgainAfterDetach) {
+  if (auto reason = testing::netnsUnavailableReason(); !reason.empty()) GTEST_SKIP() << reason;
+  startQemu({"-device", "qemu-xhci,id=xhci0"});
+  const std::string otherUuid = freshUuid();
+  writeDomain(dir_ / "other.xml", "other", otherUuid, {});
+  std::string otherXml = readFile(dir_ / "other.xml");
+  otherXml.replace(otherXml.find("</devices>"), 0,
+                   "<interface type='ethernet'><mac address='52:54:00:00:00:01'/>"
+                   "<target dev='ot0'/></interface>\n");
+  writeText(dir_ / "other.xml", otherXml);
+  ASSERT_EQ(run({"prepare", dir_ / "other.xml"}).code(), 0);
+  // The other guest's own QEMU, for its attach.
+  testing::QemuProcess otherQemu(testing::QemuProcess::Options{
+      {dir_ / "other-qmp.sock"}, {"-machine", "q35", "-device", "qemu-xhci,id=xhci0"},
+      std::nullopt, dir_ / "other-qemu.log"});
+  auto nicXml = [&](const std::string& alias, const std::string& tap) {
+    std::string path = dir_ / (alias + ".xml");
+    writeText(path, "<interface type='ethernet'>\n  <target dev='" + tap +
+                        "'/>\n  <model type='usb-net'/>\n  <alias name='" + alias +
+                        "'/>\n</interface>\n");
+    return path;
+  };
+  auto macOf = [&](const std::string& uuid, const std::string& alias) {
+    const nlohmann::json listed = findGuest(listGuests(config_, state_), uuid);
+    for (const auto& interface : listed.at("devices").at("interfaces"))
+      if (interface.at("alias") == alias) return interface.at("mac").get<std::string>();
+    return std::string("(none)");
+  };
+  auto attachDrawing = [&](const std::string& tails, const std::vector<std::string>& args) {
+    ::setenv("SECLABEL_TEST_HOTPLUG_MAC_TAILS", tails.c_str(), 1);
+    Finished attached = run(args);
+    ::unsetenv("SECLABEL_TEST_HOTPLUG_MAC_TAILS");
+    return attached;
+  };
+  testing::runInFreshNetns([&] {
+    // 52:54:00:00:00:01 is the other guest's: this one gets the next draw.
+    Finished attached = attachDrawing(
+        "000001 000002", {"attach", "hp", nicXml("ua-net1", "hpt0"), "--qmp", qmp()});
+    ASSERT_EQ(attached.code(), 0) << attached.err;
+    EXPECT_EQ(macOf(uuid_, "ua-net1"), "52:54:00:00:00:02");
+    // ...and :02 is now this guest's: the other guest's attach skips it.
+    Finished other = attachDrawing("000002 000003", {"attach", "other", nicXml("ua-net2", "hpt1"),
+                                                     "--qmp", dir_ / "other-qmp.sock"});
+    ASSERT_EQ(other.code(), 0) << other.err;
+    EXPECT_EQ(macOf(otherUuid, "ua-net2"), "52:54:00:00:00:03");
+    // Detached, :02 is free for any guest again.
+    ASSERT_EQ(run({"detach", "hp", "--alias", "ua-net1", "--qmp", qmp()}).code(), 0);
+    Finished again = attachDrawing("000002", {"attach", "other", nicXml("ua-net3", "hpt2"),
+                                              "--qmp", dir_ / "other-qmp.sock"});
+    ASSERT_EQ(again.code(), 0) << again.err;
+    EXPECT_EQ(macOf(otherUuid, "ua-net3"), "52:54:00:00:00:02");
+    // Every draw taken: exit 3, one line, nothing attached.
+    Finished refused = attachDrawing(
+        "000001 000002 000003", {"attach", "hp", nicXml("ua-net4", "hpt3"), "--qmp", qmp()});
+    EXPECT_EQ(refused.code(), 3) << refused.err;
+    EXPECT_EQ(lineCount(refused.err), 1) << refused.err;
+    EXPECT_TRUE(guest().at("devices").at("interfaces").empty());
+    EXPECT_FALSE(testing::linkExists("hpt3"));
+    for (const char* alias : {"ua-net2", "ua-net3"})
+      EXPECT_EQ(run({"detach", "other", "--alias", alias, "--qmp", dir_ / "other-qmp.sock"})
+                    .code(),
+                0);
+  });
+  EXPECT_EQ(run({"restore", "other"}).code(), 0);
 }
 
 TEST_F(Attach, AnInterfaceQemuRefusesLeavesNoTap) {
