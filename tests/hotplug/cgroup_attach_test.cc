@@ -119,7 +119,9 @@ TEST_F(CgroupAttach, ALoopDiskIsAllowedInTheGuestsCgroupAtAttachAndDeniedAtDetac
         << "QEMU never opened its QMP socket";
     // A failing assertion must not leave QEMU running in the test's cgroup:
     // killed first, the launcher removes the cgroup as at any guest's end.
-    const pid_t qemuPid = findGuest(listGuests(config_, state_), uuid).value("pid", -1);
+    const nlohmann::json running = runningGuestWithPid(config_, state_, uuid);
+    ASSERT_FALSE(running.is_null());
+    const pid_t qemuPid = running["pid"].get<pid_t>();
     ASSERT_GT(qemuPid, 0);
     struct KillQemu {
       pid_t pid;

@@ -298,6 +298,19 @@ bool eventually(const std::function<bool()>& pred, int timeoutMs) {
   return true;
 }
 
+nlohmann::json runningGuestWithPid(const std::string& config, const std::string& stateDir,
+                                   const std::string& uuid, int timeoutMs) {
+  nlohmann::json guest;
+  const bool recorded = eventually(
+      [&] {
+        guest = findGuest(listGuests(config, stateDir), uuid);
+        return !guest.is_null() && guest.value("state", "") == "running" &&
+               guest["pid"].is_number();
+      },
+      timeoutMs);
+  return recorded ? guest : nlohmann::json();
+}
+
 int openErrnoAs(uid_t uid, gid_t gid, const std::string& path, int flags) {
   pid_t pid = ::fork();
   if (pid == 0) {

@@ -142,6 +142,11 @@ std::string readFile(const std::string& path);
 bool processExists(pid_t pid);
 // Polls until `pred` is true or the timeout passes.
 bool eventually(const std::function<bool()>& pred, int timeoutMs = 10000);
+// The guest's `list --json` entry once its launcher has recorded it
+// running with a pid: a guest can print before that (its pid is written
+// once the exec is witnessed). Null when that does not happen in time.
+nlohmann::json runningGuestWithPid(const std::string& config, const std::string& stateDir,
+                                   const std::string& uuid, int timeoutMs = 10000);
 
 // The errno open(path, flags) gets as uid:gid with no supplementary groups
 // (0 when it opens), tried in a forked child.

@@ -176,7 +176,7 @@ TEST_F(HostObjects, RunHandsQemuItsTapOnTheBridgeThroughNetdevPlaceholder) {
                             "unix:" + qmpPath + ",server=on,wait=off"}));
     ASSERT_TRUE(eventually([&] { return ::access(qmpPath.c_str(), F_OK) == 0; }, 30000))
         << "QEMU never opened its QMP socket";
-    nlohmann::json guest = findGuest(listGuests(config_, state_), uuid);
+    nlohmann::json guest = runningGuestWithPid(config_, state_, uuid);
     ASSERT_FALSE(guest.is_null());
     const pid_t qemu = guest["pid"].get<pid_t>();
     const auto [uid, gid] = dacIds(guest);
@@ -538,9 +538,9 @@ TEST_F(HostObjects, TwoGuestsAtOnceEachReachOnlyTheirOwnLoopDevice) {
     ASSERT_TRUE(a.waitForLine("done", 30000));
     ASSERT_TRUE(b.waitForLine("done", 30000));
     // Both are live at once, each in its own cgroup.
+    ASSERT_FALSE(runningGuestWithPid(config_, state_, uuidA).is_null());
+    ASSERT_FALSE(runningGuestWithPid(config_, state_, uuidB).is_null());
     auto guests = listGuests(config_, state_);
-    ASSERT_FALSE(findGuest(guests, uuidA).is_null());
-    ASSERT_FALSE(findGuest(guests, uuidB).is_null());
     EXPECT_TRUE(std::filesystem::is_directory(cgroupPath(uuidA)));
     EXPECT_TRUE(std::filesystem::is_directory(cgroupPath(uuidB)));
     for (const auto& [guestUuid, sleeper] :
@@ -640,7 +640,7 @@ TEST_F(HostObjects, RecoverRemovesTheCgroupAndLinksOfASigkilledLauncher) {
                            {"run", dir_ / "g.xml", "--", "/bin/sh", "-c",
                             "echo {netdev:net0} {netdev:net1}; echo ready; exec sleep 600"}));
     ASSERT_TRUE(run.waitForLine("ready", 20000));
-    nlohmann::json guest = findGuest(listGuests(config_, state_), uuid);
+    nlohmann::json guest = runningGuestWithPid(config_, state_, uuid);
     ASSERT_FALSE(guest.is_null());
     const pid_t sleeper = guest["pid"].get<pid_t>();
     ASSERT_TRUE(linkExists("vnet0"));
