@@ -27,6 +27,13 @@
 namespace seclabel {
 namespace {
 
+// The etcd tests' uids: above the default range's slices other tests
+// allocate from (tests/support/dac_slice.h), so a restore here, which ends
+// every process of the guest's uid, never reaches another test's guest.
+constexpr uint64_t kEtcdFirstUid = 1879113728;
+const std::string kEtcdDacRange =
+    std::to_string(kEtcdFirstUid) + "-" + std::to_string(kEtcdFirstUid + 65535);
+
 using e2e::Finished;
 using e2e::TempDir;
 using testing::EtcdCluster;
@@ -59,7 +66,7 @@ std::string tomlList(const std::vector<std::string>& items) {
 
 Host makeHost(const std::string& name, const std::vector<std::string>& endpoints,
               uint32_t timeoutMs = 5000, const std::string& auditSink = "none",
-              const std::string& dacRange = "1879048192-1879113727") {
+              const std::string& dacRange = kEtcdDacRange) {
   Host host;
   host.name = name;
   std::ofstream out(host.config());
@@ -431,7 +438,7 @@ TEST_F(EtcdStoreCliTest, ForgetHostReleasesItsIdentitiesAudited) {
 
 TEST_F(EtcdStoreCliTest, ASpaceFullAcrossTheClusterIsExit3NamingTheCount) {
   // Four uids for the whole cluster: two guests on each host take them all.
-  const std::string range = "1879048192-1879048195";
+  const std::string range = std::to_string(kEtcdFirstUid) + "-" + std::to_string(kEtcdFirstUid + 3);
   Host h1 = makeHost("h1", cluster_->clientUrls(), 5000, "none", range);
   Host h2 = makeHost("h2", cluster_->clientUrls(), 5000, "none", range);
   for (int i = 0; i < 2; ++i) {
@@ -441,7 +448,7 @@ TEST_F(EtcdStoreCliTest, ASpaceFullAcrossTheClusterIsExit3NamingTheCount) {
   Finished full = h1.prepare("one-too-many", e2e::freshUuid());
   EXPECT_EQ(full.code(), 3);
   ASSERT_EQ(errorLines(full).size(), 1u) << full.err;
-  EXPECT_NE(full.err.find("no free dac identity in 1879048192-1879048195 (4 of 4 in use in the "
+  EXPECT_NE(full.err.find("no free dac identity in " + range + " (4 of 4 in use in the "
                           "cluster)"),
             std::string::npos)
       << full.err;
@@ -464,7 +471,7 @@ TEST_F(EtcdStoreCliTest, RunGivesTheGuestItsClusterUidAndReleasesItAfterwards) {
   json list = e2e::listGuests(all[0].config(), all[0].state());
   ASSERT_EQ(list.size(), 1u);
   EXPECT_NE(std::to_string(e2e::dacIds(list[0]).first) + "\n", f.out);
-  EXPECT_EQ(f.out, "1879048193\n");
+  EXPECT_EQ(f.out, std::to_string(kEtcdFirstUid + 1) + "\n");
   for (auto& [key, value] : etcdctlGet(*cluster_, kPrefix))
     EXPECT_EQ(key.find(uuid), std::string::npos) << key;
 }
@@ -473,7 +480,7 @@ TEST_F(EtcdStoreCliTest, AFullLargeSpaceIsFoundWithoutReadingItWhole) {
   // 1,024 uids, every one held (written straight into etcd, as another
   // host's guests would be): the gap search gives up after a few bounded
   // windows and one count, not after reading 1,024 keys one by one.
-  const uint64_t first = 1879048192, size = 1024;
+  const uint64_t first = kEtcdFirstUid, size = 1024;
   Host h1 = makeHost("h1", cluster_->clientUrls(), 5000, "none",
                      std::to_string(first) + "-" + std::to_string(first + size - 1));
   etcd::EtcdClient client(cluster_->clientOptions());

@@ -53,7 +53,7 @@ class CgroupAttach : public ::testing::Test {
       GTEST_SKIP() << "no cgroup v1 devices controller at " << kCgroupV1Mount;
     parent_.emplace(*controller_);
     std::ofstream(config_) << "security_driver = [\"dac\"]\nfdpass = \"never\"\n\n[dac]\n"
-                           << "range = \"1879048192-1879113727\"\n\n[audit]\nsink = \"file:"
+                           << "range = \"" << testDacRange() << "\"\n\n[audit]\nsink = \"file:"
                            << audit_ << "\"\n\n[cgroup]\ndevices = \"auto\"\nparent = \""
                            << parent_->name() << "\"\n";
   }

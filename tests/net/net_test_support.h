@@ -12,8 +12,10 @@
 
 namespace seclabel::testing {
 
-inline constexpr uid_t kGuestUid = 1879048193;
-inline constexpr gid_t kGuestGid = 1879048194;
+// Above the slices tests allocate guests from (tests/support/dac_slice.h):
+// no other test's restore ends processes of these ids.
+inline constexpr uid_t kGuestUid = 1879113700;
+inline constexpr gid_t kGuestGid = 1879113701;
 inline const AuditGuest kAuditGuest{"kvm", "net-test", "6d1c5a9e-2b7f-4c1e-9f0a-1d2e3f4a5b6c"};
 
 // An AuditLog that keeps every record it is given.

@@ -33,7 +33,7 @@ using testing::runInChild;
 using testing::statusField;
 
 const std::string kGuestIds4 =
-    "1879048193 1879048193 1879048193 1879048193";
+    "1879113700 1879113700 1879113700 1879113700";
 const std::string kNoCaps = "0000000000000000";
 
 // A sticky world-writable directory, so the guest uid can create the
@@ -232,7 +232,7 @@ TEST_F(SpawnedCommand, NeverRunsAfterAFailedSetresuid) {
     }
   });
   EXPECT_EQ(child.output,
-            "cannot setresuid to 1879048193: Operation not permitted");
+            "cannot setresuid to 1879113700: Operation not permitted");
   EXPECT_FALSE(markerExists());
 }
 
@@ -271,7 +271,7 @@ TEST_F(SpawnedCommand, ThatTheGuestMayNotExecuteIsReportedWithItsIds) {
   } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()),
               "cannot execute " + script +
-                  ": Permission denied (as uid 1879048193 gid 1879048193)");
+                  ": Permission denied (as uid 1879113700 gid 1879113700)");
     EXPECT_EQ(e.errnum(), EACCES);
   }
   EXPECT_FALSE(markerExists());

@@ -28,7 +28,7 @@ using testing::runInChild;
 using testing::statusField;
 
 const std::string kGuestIds4 =
-    "1879048193 1879048193 1879048193 1879048193";
+    "1879113700 1879113700 1879113700 1879113700";
 const std::string kNoCaps = "0000000000000000";
 
 // Applies `identity` in a child; returns the child's status afterwards, or
@@ -146,7 +146,7 @@ TEST(ApplyProcessIdentity, WithoutCapSetuidTheSetresuidStepFailsPrecisely) {
            statusField(ownStatus(), "Uid");
   });
   EXPECT_EQ(child.output,
-            "cannot setresuid to 1879048193: Operation not permitted | uid "
+            "cannot setresuid to 1879113700: Operation not permitted | uid "
             "now 0 0 0 0");
 }
 

@@ -194,7 +194,7 @@ TEST(ProcessTraps, OnAPermissiveOrDisabledHostAFailedExecContextIsTolerated) {
       }
       return statusField(ownStatus(), "Uid");
     });
-    EXPECT_EQ(child.output, "1879048193 1879048193 1879048193 1879048193");
+    EXPECT_EQ(child.output, "1879113700 1879113700 1879113700 1879113700");
     EXPECT_EQ(host.lastCall().calls, 1);
   }
 }

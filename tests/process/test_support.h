@@ -15,9 +15,11 @@
 
 namespace seclabel::testing {
 
-// The first id of the default [dac] range (0x70000001), as in the docs.
-inline constexpr uid_t kGuestUid = 1879048193;
-inline constexpr gid_t kGuestGid = 1879048193;
+// An id of the default [dac] range above the slices tests allocate from
+// (tests/support/dac_slice.h): a guest restored by another test running at
+// the same time ends every process of its uid, never of this one.
+inline constexpr uid_t kGuestUid = 1879113700;
+inline constexpr gid_t kGuestGid = 1879113700;
 
 #define SECLABEL_SKIP_UNLESS_ROOT()                                         \
   if (::geteuid() != 0)                                                     \
@@ -41,7 +43,7 @@ ChildResult runInChild(const std::function<std::string()>& body);
 int childReportFd();
 
 // The value of `name` in /proc status text, blanks collapsed to one space
-// ("1879048193 1879048193 1879048193 1879048193"); "(missing)" if absent.
+// ("1879113700 1879113700 1879113700 1879113700"); "(missing)" if absent.
 std::string statusField(const std::string& statusText,
                         const std::string& name);
 std::string readWholeFile(const std::string& path);

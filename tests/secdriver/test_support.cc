@@ -19,6 +19,7 @@
 #include "core/error.h"
 #include "xml/labels.h"
 #include "xml/xml.h"
+#include "tests/support/dac_slice.h"
 
 namespace seclabel::testing {
 
@@ -175,12 +176,7 @@ std::string domainXml(const std::string& name, const std::string& uuid,
 // while a process runs with it): tests that run at the same time against
 // stores of their own must not be handed the same uids, or one test's
 // restore ends another's guest.
-std::string testDacRange() {
-  // Past the first 4096 ids, which tests on the default range use (the
-  // query-plan test's 2,000 guests): 127 slices of 480.
-  const uint64_t first = 1879048192 + 4096 + 480 * (static_cast<uint64_t>(::getpid()) % 127);
-  return std::to_string(first) + "-" + std::to_string(first + 479);
-}
+std::string testDacRange() { return seclabel::testing::dacSliceRange(); }
 
 std::string configToml(const std::vector<std::string>& drivers, const std::string& fdpass) {
   std::string list;

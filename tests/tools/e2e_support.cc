@@ -1,4 +1,5 @@
 #include "tests/tools/e2e_support.h"
+#include "tests/support/dac_slice.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -280,12 +281,7 @@ std::string readFile(const std::string& path) {
   return s.str();
 }
 
-std::string testDacRange() {
-  // Past the first 4096 ids, which tests on the default range use (the
-  // query-plan test's 2,000 guests): 127 slices of 480.
-  const uint64_t first = 1879048192 + 4096 + 480 * (static_cast<uint64_t>(::getpid()) % 127);
-  return std::to_string(first) + "-" + std::to_string(first + 479);
-}
+std::string testDacRange() { return seclabel::testing::dacSliceRange(); }
 
 bool processExists(pid_t pid) { return ::kill(pid, 0) == 0 || errno == EPERM; }
 

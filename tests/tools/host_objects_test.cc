@@ -85,8 +85,8 @@ class HostObjects : public ::testing::Test {
   void writeConfigFile(const std::string& devices = "auto",
                        const std::string& deviceAcl = "") {
     std::ofstream out(config_);
-    out << "security_driver = [\"dac\"]\nfdpass = \"never\"\n\n[dac]\nrange = "
-        << "\"1879048192-1879113727\"\n\n[audit]\nsink = \"file:" << audit_ << "\"\n\n"
+    out << "security_driver = [\"dac\"]\nfdpass = \"never\"\n\n[dac]\nrange = \""
+        << testDacRange() << "\"\n\n[audit]\nsink = \"file:" << audit_ << "\"\n\n"
         << "[network]\nbridge_acl = \"" << acl_ << "\"\ndirect_devices = [\"ve0\"]\n\n"
         << "[cgroup]\ndevices = \"" << devices << "\"\nparent = \"" << parent_->name() << "\"\n";
     if (!deviceAcl.empty()) out << "device_acl = " << deviceAcl << "\n";
