@@ -313,6 +313,12 @@ std::vector<std::string> SecurityManager::recover(const RecoverScope& scope) {
     return false;
   };
   for (const Intent& intent : recoverIntentCandidates(store_, scope)) {
+    // Decided first without the claim: work whose process lives, or an
+    // intent completed meanwhile, is left without touching the guest's
+    // claim, which its owner may be about to take again (a launcher's next
+    // run of the same guest must not find it held by somebody's recover).
+    if (decideIntent(intent, false, *liveness_) == RecoveryStep::Leave) continue;
+    if (!stillPending(intent)) continue;
     ScopedClaim claim(claims_, intent.guestUuid);
     const RecoveryStep step = decideIntent(intent, !claim.held(), *liveness_);
     if (step == RecoveryStep::Leave) continue;
@@ -350,6 +356,9 @@ std::vector<std::string> SecurityManager::recover(const RecoverScope& scope) {
   }
   for (const GuestRecord& listed : recoverGuestCandidates(store_, scope)) {
     if (listed.state != GuestState::Running || !listed.pid) continue;
+    if (decideGuest(listed, someoneWorksOn(listed.uuid), false, *liveness_) !=
+        RecoveryStep::RestoreGuest)
+      continue;  // as above: no claim taken for a guest that is left alone
     ScopedClaim claim(claims_, listed.uuid);
     if (decideGuest(listed, someoneWorksOn(listed.uuid), !claim.held(), *liveness_) !=
         RecoveryStep::RestoreGuest)
