@@ -175,7 +175,7 @@ class Scratch {
 std::string configText(const std::string& fdpass) {
   return "security_driver = [\"selinux\", \"dac\"]\nfdpass = \"" + fdpass +
          "\"\n[dac]\nrange = \"1879048192-1879113727\"\ngroups = []\n"
-         "[audit]\nsink = \"none\"\n";
+         "[audit]\nsink = \"none\"\n[cgroup]\ndevices = \"off\"\n";
 }
 
 std::string domainXml(const std::string& name, const std::string& uuid, const std::string& disk) {

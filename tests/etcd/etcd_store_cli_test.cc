@@ -74,7 +74,9 @@ Host makeHost(const std::string& name, const std::vector<std::string>& endpoints
       << "[dac]\nrange = \"" << dacRange << "\"\n\n"
       << "[audit]\nsink = \"" << auditSink << "\"\n\n"
       << "[store]\nbackend = \"etcd\"\nendpoints = " << tomlList(endpoints) << "\nprefix = \""
-      << kPrefix << "\"\nhost = \"" << name << "\"\ntimeout_ms = " << timeoutMs << "\n";
+      << kPrefix << "\"\nhost = \"" << name << "\"\ntimeout_ms = " << timeoutMs << "\n"
+      // Not about cgroups: guests the fixture never restores leave none.
+      << "\n[cgroup]\ndevices = \"off\"\n";
   return host;
 }
 
@@ -82,7 +84,8 @@ Host makeHost(const std::string& name, const std::vector<std::string>& endpoints
 // the SQLite backend on the same state directory (not through the cluster).
 std::set<std::string> localUuids(const Host& host) {
   std::string config = *host.dir / "local-only.toml";
-  std::ofstream(config) << "security_driver = [\"selinux\", \"dac\"]\n[audit]\nsink = \"none\"\n";
+  std::ofstream(config) << "security_driver = [\"selinux\", \"dac\"]\n[audit]\nsink = \"none\"\n"
+                           "[cgroup]\ndevices = \"off\"\n";
   std::set<std::string> uuids;
   for (auto& guest : e2e::listGuests(config, host.state()))
     uuids.insert(guest["uuid"].get<std::string>());

@@ -34,6 +34,8 @@ security_driver = ["dac"]
 range = "1879100000-1879100099"
 [audit]
 sink = "none"
+[cgroup]
+devices = "off"
 TOML
 cat >"$work/guest.xml" <<XML
 <domain type='kvm'>

@@ -56,7 +56,8 @@ class LauncherApi : public ::testing::Test {
     ASSERT_EQ(::chmod(outDir_.c_str(), 01777), 0);
     const std::string config = dir_.file("seclabel.toml");
     std::ofstream(config) << "security_driver = [\"dac\"]\n[dac]\nrange = \""
-                          << kFirstUid << "-" << kLastUid << "\"\n[audit]\nsink = \"none\"\n";
+                          << kFirstUid << "-" << kLastUid << "\"\n[audit]\nsink = \"none\"\n"
+                          << "[cgroup]\ndevices = \"off\"\n";
     ASSERT_EQ(::chmod(config.c_str(), 0644), 0);
     SessionOptions options;
     options.configPath = config;

@@ -47,7 +47,7 @@ class AuditRequiredTest : public ::testing::Test {
   std::string requiredFileSinkConfig(const std::string& auditFile) {
     std::string path = scratch.path("required.toml");
     writeTextFile(path, "security_driver = [\"selinux\", \"dac\"]\nfdpass = \"never\"\n\n[audit]\nsink = \"file:" +
-                            auditFile + "\"\nrequired = true\n");
+                            auditFile + "\"\nrequired = true\n\n[cgroup]\ndevices = \"off\"\n");
     return path;
   }
 
