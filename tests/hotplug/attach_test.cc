@@ -111,6 +111,20 @@ class Attach : public ::testing::Test {
 
   Finished run(const std::vector<std::string>& args) { return runSeclabel(config_, state_, args); }
 
+  // Runs `args` with the test seam that stops it at `step`, and SIGKILLs it
+  // there: what a crash at that step leaves behind.
+  ::testing::AssertionResult killedAt(const std::string& step,
+                                      const std::vector<std::string>& args) {
+    ::setenv("SECLABEL_TEST_HOTPLUG_STOP_AT", step.c_str(), 1);
+    Child command(seclabelArgv(config_, state_, args));
+    ::unsetenv("SECLABEL_TEST_HOTPLUG_STOP_AT");
+    const bool stopped = command.waitForLine("stopped at " + step);
+    ::kill(command.pid(), SIGKILL);
+    command.wait();
+    if (!stopped) return ::testing::AssertionFailure() << "never stopped at " << step;
+    return ::testing::AssertionSuccess();
+  }
+
   nlohmann::json guest() { return findGuest(listGuests(config_, state_), uuid_); }
   std::vector<std::string> disksInStore() {
     std::vector<std::string> targets;
@@ -250,15 +264,7 @@ TEST_F(Attach, KilledAtEachStepRecoverLeavesNothingBehind) {
   const Look before = lookOf(image_);
   for (std::string step : {"blockdev-add", "device_add", "commit"}) {
     SCOPED_TRACE(step);
-    ::setenv("SECLABEL_TEST_HOTPLUG_STOP_AT", step.c_str(), 1);
-    {
-      Child attach(seclabelArgv(config_, state_,
-                                {"attach", "hp", dir_ / "disk.xml", "--qmp", qmp()}));
-      ::unsetenv("SECLABEL_TEST_HOTPLUG_STOP_AT");
-      ASSERT_TRUE(attach.waitForLine("stopped at " + step));
-      ::kill(attach.pid(), SIGKILL);
-      attach.wait();
-    }
+    ASSERT_TRUE(killedAt(step, {"attach", "hp", dir_ / "disk.xml", "--qmp", qmp()}));
     Finished recovered = run({"recover"});
     ASSERT_EQ(recovered.code(), 0) << recovered.err;
     if (step == "commit") {
@@ -326,15 +332,7 @@ TEST_F(Attach, KilledDuringADetachRecoverFinishesOrKeepsIt) {
   const Look labeled = lookOf(image_);
   for (std::string step : {"device_del", "restore"}) {
     SCOPED_TRACE(step);
-    ::setenv("SECLABEL_TEST_HOTPLUG_STOP_AT", step.c_str(), 1);
-    {
-      Child detach(seclabelArgv(config_, state_,
-                                {"detach", "hp", "--target", "sdb", "--qmp", qmp()}));
-      ::unsetenv("SECLABEL_TEST_HOTPLUG_STOP_AT");
-      ASSERT_TRUE(detach.waitForLine("stopped at " + step));
-      ::kill(detach.pid(), SIGKILL);
-      detach.wait();
-    }
+    ASSERT_TRUE(killedAt(step, {"detach", "hp", "--target", "sdb", "--qmp", qmp()}));
     Finished recovered = run({"recover"});
     ASSERT_EQ(recovered.code(), 0) << recovered.err;
     if (step == "device_del") {
@@ -403,15 +401,7 @@ TEST_F(Attach, AnInterfaceAttachKilledAtEachStepLeavesNothingBehind) {
   testing::runInFreshNetns([&] {
     for (std::string step : {"getfd", "netdev_add", "device_add", "commit"}) {
       SCOPED_TRACE(step);
-      ::setenv("SECLABEL_TEST_HOTPLUG_STOP_AT", step.c_str(), 1);
-      {
-        Child attach(seclabelArgv(config_, state_,
-                                  {"attach", "hp", dir_ / "nic.xml", "--qmp", qmp()}));
-        ::unsetenv("SECLABEL_TEST_HOTPLUG_STOP_AT");
-        ASSERT_TRUE(attach.waitForLine("stopped at " + step));
-        ::kill(attach.pid(), SIGKILL);
-        attach.wait();
-      }
+      ASSERT_TRUE(killedAt(step, {"attach", "hp", dir_ / "nic.xml", "--qmp", qmp()}));
       Finished recovered = run({"recover"});
       ASSERT_EQ(recovered.code(), 0) << recovered.err;
       if (step == "commit") {
@@ -450,15 +440,7 @@ TEST_F(Attach, AnInterfaceDetachKilledAtEachStepRecoverLeavesNothingBehind) {
     ASSERT_EQ(run({"attach", "hp", dir_ / "nic.xml", "--qmp", qmp()}).code(), 0);
     for (std::string step : {"device_del", "restore"}) {
       SCOPED_TRACE(step);
-      ::setenv("SECLABEL_TEST_HOTPLUG_STOP_AT", step.c_str(), 1);
-      {
-        Child detach(seclabelArgv(config_, state_,
-                                  {"detach", "hp", "--alias", "ua-net1", "--qmp", qmp()}));
-        ::unsetenv("SECLABEL_TEST_HOTPLUG_STOP_AT");
-        ASSERT_TRUE(detach.waitForLine("stopped at " + step));
-        ::kill(detach.pid(), SIGKILL);
-        detach.wait();
-      }
+      ASSERT_TRUE(killedAt(step, {"detach", "hp", "--alias", "ua-net1", "--qmp", qmp()}));
       Finished recovered = run({"recover"});
       ASSERT_EQ(recovered.code(), 0) << recovered.err;
       if (step == "device_del") {
